@@ -1,0 +1,14 @@
+// CI guard: generated files must match the schema and operations. Regenerates them and compares
+// with what was there, so a stale commit fails naming the files to commit.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const files = ['src/generated/graphql.ts'];
+const before = new Map(files.map((f) => [f, readFileSync(f, 'utf8')]));
+execFileSync('npx', ['graphql-codegen', '--config', 'codegen.yml', '--silent'], { stdio: 'inherit' });
+const stale = files.filter((f) => readFileSync(f, 'utf8') !== before.get(f));
+if (stale.length > 0) {
+  console.error(`Generated files were stale (now regenerated; commit them): ${stale.join(', ')}`);
+  process.exit(1);
+}
+console.log('generated files are up to date');

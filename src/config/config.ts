@@ -1,0 +1,301 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** A bad environment variable: the message names it, and the server stops at start. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type FeatureName = 'ANALYTICS' | 'EXPORTS' | 'ADMIN';
+
+export interface RateLimitSetting {
+  limit: number;
+  durationSeconds: number;
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  production: boolean;
+  port: number;
+  host: string;
+  /** Public base URL used in download links (defaults to http://localhost:PORT). */
+  publicUrl: string | undefined;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  dbPoolSize: number;
+  dbConnectTimeoutMs: number;
+  dbStatementTimeoutMs: number;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  jwt: {
+    /** HS256 secret, or undefined when an EdDSA key pair is configured. */
+    secret: string | undefined;
+    privateKeyPem: string | undefined;
+    publicKeyPem: string | undefined;
+    issuer: string;
+    audience: string;
+  };
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  exportLinkTtlSeconds: number;
+  exportRetentionSeconds: number;
+  adminEmail: string | undefined;
+  adminPassword: string | undefined;
+  metricsToken: string | undefined;
+  corsOrigins: string[];
+  trustedProxies: string[];
+  trustedHosts: string[];
+  ipAllowList: string[];
+  ipDenyList: string[];
+  alertWebhookUrl: string | undefined;
+  maxBodyBytes: number;
+  maxQueryDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxCost: number;
+  rateLimitPerMinute: number;
+  /** Overrides of `@rateLimit` by schema coordinate (`Mutation.createReport`) and `loginFailures`. */
+  rateLimits: Record<string, RateLimitSetting>;
+  autoBlockThreshold: number;
+  features: Record<FeatureName, boolean>;
+  logLevel: string;
+  shutdownTimeoutMs: number;
+  sampleIntervalSeconds: number;
+  metricsRetentionDays: number;
+  auditRetentionDays: number;
+  trustedDocuments: string | undefined;
+  alertThresholds: {
+    cpuPercent: number;
+    memoryPercent: number;
+    diskPercent: number;
+    eventLoopLagMs: number;
+    errorRate: number;
+    securityEventsPerMinute: number;
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and validates the environment. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const read = new EnvReader(env);
+  const nodeEnv = read.oneOf('NODE_ENV', ['development', 'production', 'test'], 'development') as Config['env'];
+  const production = nodeEnv === 'production';
+  const port = read.int('PORT', 4000, 0, 65535);
+  const dataDir = path.resolve(read.string('DATA_DIR') ?? 'data');
+
+  const databaseUrl = read.string('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^(postgres|postgresql):\/\//.test(databaseUrl) && !databaseUrl.startsWith('file:')) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// URL or a file: path (unset: embedded SQLite)');
+  }
+  const redisUrl = read.string('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL');
+  }
+
+  const privateKeyPem = read.pem('JWT_PRIVATE_KEY');
+  const publicKeyPem = read.pem('JWT_PUBLIC_KEY');
+  if ((privateKeyPem === undefined) !== (publicKeyPem === undefined)) {
+    throw new ConfigError(privateKeyPem ? 'JWT_PUBLIC_KEY' : 'JWT_PRIVATE_KEY', 'must be set together with its pair');
+  }
+  let secret = read.string('JWT_SECRET');
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 bytes');
+  }
+  if (secret === undefined && privateKeyPem === undefined) {
+    if (production) throw new ConfigError('JWT_SECRET', 'is required in production (at least 32 bytes)');
+    secret = developmentSecret(dataDir);
+  }
+
+  const metricsToken = read.string('METRICS_TOKEN');
+  if (production && metricsToken === undefined) {
+    throw new ConfigError('METRICS_TOKEN', 'is required in production');
+  }
+
+  const adminEmail = read.string('ADMIN_EMAIL');
+  const adminPassword = read.string('ADMIN_PASSWORD');
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError(adminEmail ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL', 'must be set together with its pair');
+  }
+  if (adminPassword !== undefined && adminPassword.length < 12) {
+    throw new ConfigError('ADMIN_PASSWORD', 'must be at least 12 characters');
+  }
+
+  // In development: local front ends, and Apollo Sandbox's iframe (it calls the API from its own origin).
+  const corsDefault = production
+    ? []
+    : ['http://localhost:*', 'http://127.0.0.1:*', 'https://sandbox.embed.apollographql.com', 'https://studio.apollographql.com'];
+  const publicUrl = read.url('PUBLIC_URL');
+
+  return {
+    env: nodeEnv,
+    production,
+    port,
+    host: read.string('HOST') ?? (production ? '0.0.0.0' : '127.0.0.1'),
+    publicUrl: publicUrl?.replace(/\/$/, ''),
+    dataDir,
+    databaseUrl,
+    dbPoolSize: read.int('DB_POOL_SIZE', 10, 1, 1000),
+    dbConnectTimeoutMs: read.int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+    dbStatementTimeoutMs: read.int('DB_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000),
+    redisUrl,
+    redisPrefix: read.string('REDIS_PREFIX') ?? 'bastion:',
+    jwt: {
+      secret: privateKeyPem ? undefined : secret,
+      privateKeyPem,
+      publicKeyPem,
+      issuer: read.string('JWT_ISSUER') ?? 'bastion',
+      audience: read.string('JWT_AUDIENCE') ?? 'bastion-api',
+    },
+    accessTokenTtlSeconds: read.duration('ACCESS_TOKEN_TTL', 15 * 60),
+    refreshTokenTtlSeconds: read.duration('REFRESH_TOKEN_TTL', 30 * 24 * 3600),
+    exportLinkTtlSeconds: read.duration('EXPORT_LINK_TTL', 15 * 60),
+    exportRetentionSeconds: read.duration('EXPORT_RETENTION', 24 * 3600),
+    adminEmail: adminEmail?.toLowerCase(),
+    adminPassword,
+    metricsToken,
+    corsOrigins: read.list('CORS_ORIGINS') ?? corsDefault,
+    trustedProxies: read.list('TRUSTED_PROXIES') ?? [],
+    trustedHosts: (read.list('TRUSTED_HOSTS') ?? []).map((h) => h.toLowerCase()),
+    ipAllowList: read.list('IP_ALLOW_LIST') ?? [],
+    ipDenyList: read.list('IP_DENY_LIST') ?? [],
+    alertWebhookUrl: read.url('ALERT_WEBHOOK_URL'),
+    maxBodyBytes: read.int('MAX_BODY_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    maxQueryDepth: read.int('MAX_QUERY_DEPTH', 10, 1, 100),
+    maxAliases: read.int('MAX_ALIASES', 15, 0, 1000),
+    maxTokens: read.int('MAX_TOKENS', 2000, 100, 1_000_000),
+    maxDirectives: read.int('MAX_DIRECTIVES', 50, 0, 10_000),
+    maxCost: read.int('MAX_QUERY_COST', 10_000, 1, 10_000_000),
+    rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000),
+    rateLimits: read.rateLimits('RATE_LIMITS'),
+    autoBlockThreshold: read.int('AUTO_BLOCK_THRESHOLD', 50, 0, 1_000_000),
+    features: {
+      ANALYTICS: read.bool('ENABLE_ANALYTICS', true),
+      EXPORTS: read.bool('ENABLE_EXPORTS', true),
+      ADMIN: read.bool('ENABLE_ADMIN', true),
+    },
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    sampleIntervalSeconds: read.int('METRICS_SAMPLE_INTERVAL', 15, 1, 3600),
+    metricsRetentionDays: read.int('METRICS_RETENTION_DAYS', 7, 1, 3650),
+    auditRetentionDays: read.int('AUDIT_RETENTION_DAYS', 90, 1, 36500),
+    trustedDocuments: read.string('TRUSTED_DOCUMENTS'),
+    alertThresholds: {
+      cpuPercent: read.number('ALERT_CPU_PERCENT', 90, 0, 100),
+      memoryPercent: read.number('ALERT_MEMORY_PERCENT', 90, 0, 100),
+      diskPercent: read.number('ALERT_DISK_PERCENT', 90, 0, 100),
+      eventLoopLagMs: read.number('ALERT_EVENT_LOOP_LAG_MS', 200, 0, 600_000),
+      errorRate: read.number('ALERT_ERROR_RATE', 0.05, 0, 1),
+      securityEventsPerMinute: read.number('ALERT_SECURITY_EVENTS_PER_MINUTE', 100, 0, 10_000_000),
+    },
+  };
+}
+
+/** In development a random JWT secret is created once and kept under the data directory. */
+function developmentSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  return secret;
+}
+
+class EnvReader {
+  constructor(private readonly env: Env) {}
+
+  string(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+    return this.inRange(name, Number(raw), min, max);
+  }
+
+  number(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value)) throw new ConfigError(name, `must be a number, got "${raw}"`);
+    return this.inRange(name, value, min, max);
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.string(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    throw new ConfigError(name, `must be true or false, got "${raw}"`);
+  }
+
+  oneOf(name: string, allowed: string[], fallback: string): string {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (!allowed.includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+    return raw;
+  }
+
+  list(name: string): string[] | undefined {
+    const raw = this.string(name);
+    return raw?.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+
+  url(name: string): string | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    try {
+      const url = new URL(raw);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      throw new ConfigError(name, 'must be an http(s) URL');
+    }
+    return raw;
+  }
+
+  /** Seconds, or a number with a unit: 900, 15m, 12h, 30d. */
+  duration(name: string, fallback: number): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    const match = /^(\d+)\s*(s|m|h|d)?$/.exec(raw);
+    if (!match) throw new ConfigError(name, `must be a duration such as 900, 15m, 12h or 30d, got "${raw}"`);
+    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+    return this.inRange(name, Number(match[1]) * unit, 1, 10 * 365 * 86400);
+  }
+
+  /** A PEM given inline (with \n escapes allowed). */
+  pem(name: string): string | undefined {
+    const raw = this.string(name)?.replace(/\\n/g, '\n');
+    if (raw !== undefined && !raw.includes('-----BEGIN')) throw new ConfigError(name, 'must be a PEM-encoded key');
+    return raw;
+  }
+
+  /** `Mutation.createReport=120/60,loginFailures=10/900`: limit per duration in seconds. */
+  rateLimits(name: string): Record<string, RateLimitSetting> {
+    const result: Record<string, RateLimitSetting> = {};
+    for (const entry of this.list(name) ?? []) {
+      const match = /^([A-Za-z_.]+)=(\d+)\/(\d+)$/.exec(entry);
+      if (!match) throw new ConfigError(name, `entries must read Type.field=limit/seconds, got "${entry}"`);
+      result[match[1]!] = { limit: Number(match[2]), durationSeconds: Number(match[3]) };
+    }
+    return result;
+  }
+
+  private inRange(name: string, value: number, min: number, max: number): number {
+    if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+    return value;
+  }
+}

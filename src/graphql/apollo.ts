@@ -1,0 +1,51 @@
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import type { FastifyInstance } from 'fastify';
+import type { GraphQLSchema, ValidationRule } from 'graphql';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../observability/logger.js';
+import type { GraphQLContext } from './context.js';
+import { createErrorMasker } from './errorMasking.js';
+import { auditMutationsPlugin, operationMetricsPlugin } from './plugins.js';
+
+/** Validation stops after this many errors: a flood of bad directives yields a few errors, not thousands. */
+export const MAX_VALIDATION_ERRORS = 5;
+
+export interface ApolloOptions {
+  schema: GraphQLSchema;
+  config: Config;
+  logger: Logger;
+  validationRules: ValidationRule[];
+  fastify: FastifyInstance;
+  extraPlugins?: ApolloServerPlugin<GraphQLContext>[];
+}
+
+export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContext> {
+  const { config } = options;
+  return new ApolloServer<GraphQLContext>({
+    schema: options.schema,
+    logger: options.logger,
+    // Production mode: no introspection, no "Did you mean", no landing page, no stack traces.
+    introspection: !config.production,
+    hideSchemaDetailsFromClientErrors: config.production,
+    includeStacktraceInErrorResponses: false,
+    formatError: createErrorMasker(options.logger, config.env === 'development'),
+    validationRules: options.validationRules,
+    validationOptions: { maxErrors: MAX_VALIDATION_ERRORS },
+    parseOptions: { maxTokens: config.maxTokens },
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    plugins: [
+      // Lets in-flight requests finish when the server stops.
+      fastifyApolloDrainPlugin(options.fastify),
+      config.production
+        ? ApolloServerPluginLandingPageDisabled()
+        : ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false }, includeCookies: false }),
+      operationMetricsPlugin(),
+      auditMutationsPlugin(),
+      ...(options.extraPlugins ?? []),
+    ],
+  });
+}

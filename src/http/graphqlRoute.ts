@@ -1,0 +1,68 @@
+import type { ApolloServer } from '@apollo/server';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import type { GraphQLContext, RequestInfo } from '../graphql/context.js';
+import { Loaders } from '../graphql/loaders.js';
+import { authenticate, statusOf } from '../identity/authenticate.js';
+import type { Services } from '../services.js';
+import { LANDING_PAGE_CSP } from './headers.js';
+import { sendError } from './server.js';
+
+export function requestInfoOf(request: FastifyRequest): RequestInfo {
+  return { requestId: request.id, ip: request.ip, userAgent: request.headers['user-agent'] };
+}
+
+/**
+ * POST and GET /graphql through Apollo. Before Apollo runs: authentication (once per request;
+ * a bad token is refused with 401/403) and the per-key request limit.
+ */
+export function registerGraphQLRoute(app: FastifyInstance, apollo: ApolloServer<GraphQLContext>, services: Services): void {
+  const handler = fastifyApolloHandler(apollo, {
+    context: async (request): Promise<GraphQLContext> => ({
+      ...requestInfoOf(request),
+      viewer: request.viewer,
+      transport: 'http',
+      services,
+      security: services.security,
+      loaders: new Loaders(services.db),
+    }),
+  });
+
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/graphql',
+    preHandler: async (request, reply) => {
+      try {
+        request.viewer = await authenticate(services, request.headers.authorization, requestInfoOf(request));
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        reply.header('www-authenticate', 'Bearer error="invalid_token"');
+        return sendError(reply, statusOf(error), error.extensions['code'] as never, error.message);
+      }
+      return services.httpLimiter.check(request, reply, request.viewer?.id ?? null);
+    },
+    onSend: async (request, reply, payload) => {
+      const type = String(reply.getHeader('content-type') ?? '');
+      if (type.startsWith('text/html')) {
+        reply.header('content-security-policy', LANDING_PAGE_CSP);
+        return payload;
+      }
+      return typeof payload === 'string' ? withRequestId(payload, request.id) : payload;
+    },
+    handler,
+  });
+}
+
+/** Every error carries the request id, including Apollo's own HTTP-level errors. */
+function withRequestId(payload: string, requestId: string): string {
+  if (!payload.includes('"errors"')) return payload;
+  try {
+    const body = JSON.parse(payload) as { errors?: Array<{ extensions?: Record<string, unknown> }> };
+    if (!Array.isArray(body.errors)) return payload;
+    for (const error of body.errors) error.extensions = { ...error.extensions, requestId };
+    return JSON.stringify(body);
+  } catch {
+    return payload;
+  }
+}

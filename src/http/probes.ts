@@ -1,0 +1,58 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/config.js';
+import type { Services } from '../services.js';
+
+/** A dependency check that answers within this time, else counts as down. */
+const PROBE_TIMEOUT_MS = 1000;
+
+export async function withTimeout<T>(promise: Promise<T>, ms = PROBE_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * GET /health (liveness) and GET /ready (readiness). Readiness is 503 when the database does not
+ * answer. A Redis outage reports "degraded" with 200: the server keeps serving on its in-process
+ * fallbacks, and taking every instance out of the balancer at once would turn it into an outage.
+ */
+export function registerProbes(app: FastifyInstance, services: Services): void {
+  app.get('/health', async () => ({ status: 'ok' }));
+
+  app.get('/ready', async (_request, reply) => {
+    const database = await withTimeout(services.db.ping()).then(
+      () => 'ok' as const,
+      () => 'down' as const,
+    );
+    const redis = services.redis
+      ? await withTimeout(services.redis.ping()).then(
+          () => 'ok' as const,
+          () => 'down' as const,
+        )
+      : undefined;
+    const status = database === 'down' ? 'unavailable' : redis === 'down' ? 'degraded' : 'ok';
+    return reply.code(database === 'down' ? 503 : 200).send({ status, database, ...(redis ? { redis } : {}) });
+  });
+}
+
+/** GET /metrics in Prometheus text format; with METRICS_TOKEN set it requires that bearer token. */
+export function registerMetricsRoute(app: FastifyInstance, config: Config, services: Services): void {
+  const expected = config.metricsToken ? Buffer.from(`Bearer ${config.metricsToken}`) : undefined;
+  app.get('/metrics', async (request, reply) => {
+    if (expected) {
+      const given = Buffer.from(request.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'unauthorized' });
+      }
+    }
+    const { registry } = services.metrics;
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+}

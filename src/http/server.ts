@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.js';
+import { ErrorCode } from '../errors.js';
+import type { Viewer } from '../graphql/context.js';
+import type { Logger } from '../observability/logger.js';
+import type { Services } from '../services.js';
+import { ipMatcher } from '../security/ipList.js';
+import { helmetOptions, originAllowed } from './headers.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the GraphQL route's authentication hook. */
+    viewer: Viewer | null;
+  }
+}
+
+/** A sane incoming X-Request-Id is kept (so a trace spans services); anything else is replaced. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export function requestIdOf(req: IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** A GraphQL-shaped error body, for refusals that happen before GraphQL runs. */
+export function sendError(reply: FastifyReply, status: number, code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({ errors: [{ message, extensions: { code, requestId: reply.request.id, ...extra } }] });
+}
+
+/** Routes exempt from the per-key HTTP limit: probes and scrapes. */
+const UNLIMITED_ROUTES = new Set(['/health', '/ready', '/metrics']);
+
+/**
+ * The Fastify instance with the cross-cutting HTTP layer, in order: request id, trusted hosts,
+ * IP allow/deny lists and automatic blocks, security headers, CORS, body limit, metrics, logging.
+ */
+export async function createFastify(config: Config, logger: Logger, services: () => Services): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Our own onResponse hook logs requests (debug; errors at error level).
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestIdOf,
+    requestIdHeader: false,
+    bodyLimit: config.maxBodyBytes,
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.decorateRequest('viewer', null);
+
+  const denied = ipMatcher(config.ipDenyList);
+  const allowedIps = config.ipAllowList.length > 0 ? ipMatcher(config.ipAllowList) : undefined;
+  const trustedHosts = new Set(config.trustedHosts);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (trustedHosts.size > 0) {
+      const host = (request.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
+      if (!trustedHosts.has(host)) return sendError(reply, 400, ErrorCode.BAD_USER_INPUT, 'unknown host');
+    }
+    if (denied(request.ip) || (allowedIps && !allowedIps(request.ip))) {
+      return sendError(reply, 403, ErrorCode.FORBIDDEN, 'forbidden');
+    }
+    if (services().security.isBlocked(request.ip)) {
+      return sendError(reply, 403, ErrorCode.FORBIDDEN, 'blocked after too many security events; try again later');
+    }
+    const route = request.routeOptions.url;
+    // The GraphQL route applies the limit itself, after authentication, keyed by user id.
+    if (route !== '/graphql' && !(route && UNLIMITED_ROUTES.has(route))) {
+      return services().httpLimiter.check(request, reply, null);
+    }
+    return undefined;
+  });
+
+  await app.register(fastifyHelmet, helmetOptions(config.production));
+  await app.register(fastifyCors, {
+    origin: (origin, callback) => callback(null, origin === undefined ? false : originAllowed(origin, config.corsOrigins)),
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['content-type', 'authorization', 'apollo-require-preflight', 'x-apollo-operation-name', 'x-request-id'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+    maxAge: 600,
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
+    const { metrics } = services();
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    const level = reply.statusCode >= 500 ? 'error' : 'debug';
+    request.log[level]({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
+  });
+
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, ErrorCode.NOT_FOUND, 'not found'));
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status === 413) return sendError(reply, 413, ErrorCode.BAD_USER_INPUT, `request body larger than ${config.maxBodyBytes} bytes`);
+    if (status === 415) return sendError(reply, 415, ErrorCode.BAD_USER_INPUT, 'unsupported content type; send application/json');
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      return sendError(reply, 400, ErrorCode.BAD_USER_INPUT, 'request body is not valid JSON');
+    }
+    if (status >= 400 && status < 500) return sendError(reply, status, ErrorCode.BAD_USER_INPUT, 'bad request');
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+  });
+
+  return app;
+}
+
+export type { FastifyRequest };

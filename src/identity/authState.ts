@@ -1,0 +1,100 @@
+import type { Database } from '../db/database.js';
+import type { Viewer } from '../graphql/context.js';
+import type { PubSub } from '../messaging/pubsub.js';
+import { isRole, type Role } from '../security/roles.js';
+import type { AccessClaims } from './tokens.js';
+
+interface SessionState {
+  userId: string;
+  live: boolean;
+  fetchedAt: number;
+}
+
+interface UserState {
+  role: Role;
+  disabled: boolean;
+  tokenVersion: number;
+  fetchedAt: number;
+}
+
+export type ViewerCheck = { viewer: Viewer } | { refused: 'revoked' | 'disabled' };
+
+/** Cached states are re-read after this long even if no invalidation arrived (e.g. Redis was down). */
+const STATE_TTL_MS = 30_000;
+const MAX_ENTRIES = 100_000;
+const INVALIDATE_CHANNEL = 'auth.invalidate';
+
+/**
+ * The revocation check that runs on every authenticated request: is the token's session live,
+ * is its user enabled, and is the token's version current? Answers come from an in-memory cache
+ * (no database round trip per request), invalidated on every change here and, through pub/sub,
+ * on every other instance.
+ */
+export class AuthState {
+  private readonly sessions = new Map<string, SessionState>();
+  private readonly users = new Map<string, UserState>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly pubsub: PubSub,
+  ) {
+    pubsub.subscribe(INVALIDATE_CHANNEL, (message) => {
+      const { sessionId, userId } = message as { sessionId?: string; userId?: string };
+      if (sessionId) this.sessions.delete(sessionId);
+      if (userId) this.users.delete(userId);
+    });
+  }
+
+  async check(claims: AccessClaims): Promise<ViewerCheck> {
+    const now = Date.now();
+    let session = this.sessions.get(claims.sessionId);
+    let user = this.users.get(claims.userId);
+    if (!session || now - session.fetchedAt > STATE_TTL_MS || !user || now - user.fetchedAt > STATE_TTL_MS) {
+      ({ session, user } = await this.load(claims.sessionId, claims.userId));
+    }
+    if (!session || !user || !session.live || session.userId !== claims.userId || user.tokenVersion !== claims.tokenVersion) {
+      return { refused: 'revoked' };
+    }
+    if (user.disabled) return { refused: 'disabled' };
+    return { viewer: { id: claims.userId, role: user.role, sessionId: claims.sessionId } };
+  }
+
+  /** Drops cached state here and on every instance; call after any change to a session or user. */
+  invalidate(change: { sessionId?: string; userId?: string }): void {
+    if (change.sessionId) this.sessions.delete(change.sessionId);
+    if (change.userId) this.users.delete(change.userId);
+    this.pubsub.publish(INVALIDATE_CHANNEL, change);
+  }
+
+  /** Empties the cache (maintenance CLEAR_CACHES); returns the number of entries dropped. */
+  clear(): number {
+    const count = this.sessions.size + this.users.size;
+    this.sessions.clear();
+    this.users.clear();
+    return count;
+  }
+
+  private async load(sessionId: string, userId: string): Promise<{ session?: SessionState; user?: UserState }> {
+    const row = await this.db.prisma.session.findUnique({
+      where: { id: sessionId },
+      select: {
+        userId: true,
+        revokedAt: true,
+        expiresAt: true,
+        user: { select: { role: true, disabled: true, tokenVersion: true } },
+      },
+    });
+    if (!row || row.userId !== userId || !isRole(row.user.role)) return {};
+    const fetchedAt = Date.now();
+    const session: SessionState = { userId: row.userId, live: !row.revokedAt && row.expiresAt.getTime() > fetchedAt, fetchedAt };
+    const user: UserState = { role: row.user.role, disabled: row.user.disabled, tokenVersion: row.user.tokenVersion, fetchedAt };
+    this.remember(this.sessions, sessionId, session);
+    this.remember(this.users, userId, user);
+    return { session, user };
+  }
+
+  private remember<T>(map: Map<string, T>, key: string, value: T): void {
+    if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
+    map.set(key, value);
+  }
+}

@@ -1,0 +1,58 @@
+import argon2 from 'argon2';
+
+/** argon2id cost parameters. Changing them rehashes each password at its next login. */
+export const PASSWORD_HASH_OPTIONS = {
+  type: argon2.argon2id,
+  memoryCost: 19_456, // KiB (OWASP's argon2id minimum)
+  timeCost: 2,
+  parallelism: 1,
+} as const;
+
+export const MIN_PASSWORD_LENGTH = 12;
+export const MAX_PASSWORD_LENGTH = 256;
+
+/**
+ * At most this many argon2 calls at once: argon2 and jose's WebCrypto share libuv's 4-thread pool,
+ * and a burst of logins must not stall every other request behind it.
+ */
+const MAX_CONCURRENT_HASHES = 2;
+
+class Semaphore {
+  private active = 0;
+  private readonly queue: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  }
+}
+
+const hashing = new Semaphore(MAX_CONCURRENT_HASHES);
+
+export function hashPassword(password: string): Promise<string> {
+  return hashing.run(() => argon2.hash(password, PASSWORD_HASH_OPTIONS));
+}
+
+export function verifyPassword(hash: string, password: string): Promise<boolean> {
+  return hashing.run(() => argon2.verify(hash, password).catch(() => false));
+}
+
+export function needsRehash(hash: string): boolean {
+  return argon2.needsRehash(hash, PASSWORD_HASH_OPTIONS);
+}
+
+/**
+ * A hash of a random password, verified against when the login names no user, so unknown
+ * users and wrong passwords take about the same time.
+ */
+let dummyHash: Promise<string> | undefined;
+export function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= argon2.hash(`dummy-${Math.random()}-${Date.now()}`, PASSWORD_HASH_OPTIONS);
+  return dummyHash;
+}

@@ -1,0 +1,140 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Distinct client-chosen operation names kept as label values; the rest are counted as "other". */
+const MAX_OPERATION_NAMES = 100;
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Every Prometheus metric of one server instance, in a registry of its own. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'bastion_http_requests_total',
+    help: 'HTTP requests by method, route and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'bastion_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly operations = new Counter({
+    name: 'bastion_graphql_operations_total',
+    help: 'GraphQL operations by operation name, type and outcome.',
+    labelNames: ['operation', 'type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly operationDuration = new Histogram({
+    name: 'bastion_graphql_operation_duration_seconds',
+    help: 'GraphQL operation duration by operation name, type and outcome.',
+    labelNames: ['operation', 'type', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly graphqlErrors = new Counter({
+    name: 'bastion_graphql_errors_total',
+    help: 'GraphQL errors sent to clients, by error code.',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimitRejections = new Counter({
+    name: 'bastion_rate_limit_rejections_total',
+    help: 'Requests refused by a rate limit, by limit.',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  readonly authEvents = new Counter({
+    name: 'bastion_auth_events_total',
+    help: 'Authentication events (login, refresh, token) by result.',
+    labelNames: ['event', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly securityEvents = new Counter({
+    name: 'bastion_security_events_total',
+    help: 'Security events (denied access, invalid token, rate-limit hit, failed login, blocked request) by type.',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly websocketConnections = new Gauge({
+    name: 'bastion_websocket_connections',
+    help: 'Open GraphQL WebSocket connections.',
+    registers: [this.registry],
+  });
+  readonly activeSubscriptions = new Gauge({
+    name: 'bastion_graphql_active_subscriptions',
+    help: 'Active GraphQL subscriptions.',
+    registers: [this.registry],
+  });
+  readonly dbQueryDuration = new Histogram({
+    name: 'bastion_db_query_duration_seconds',
+    help: 'Database query duration.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly alerts = new Counter({
+    name: 'bastion_alerts_total',
+    help: 'Alerts raised, by severity.',
+    labelNames: ['severity'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly operationNames = new Set<string>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'bastion_' });
+  }
+
+  /** A bounded label value for a client-chosen operation name. */
+  operationLabel(name: string | null | undefined): string {
+    if (!name) return 'anonymous';
+    if (this.operationNames.has(name)) return name;
+    if (this.operationNames.size >= MAX_OPERATION_NAMES || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) return 'other';
+    this.operationNames.add(name);
+    return name;
+  }
+
+  /** GraphQL requests and errors since start, and the 95th percentile of their duration in ms. */
+  async operationSummary(): Promise<{ requests: number; errors: number; p95Ms: number }> {
+    const counts = await this.operations.get();
+    let requests = 0;
+    let errors = 0;
+    for (const v of counts.values) {
+      requests += v.value;
+      if (v.labels['outcome'] !== 'success') errors += v.value;
+    }
+    const histogram = await this.operationDuration.get();
+    const buckets = new Map<number, number>();
+    for (const v of histogram.values) {
+      const le = (v.labels as Record<string, string | number | undefined>)['le'];
+      if (v.metricName?.endsWith('_bucket') && le !== undefined) {
+        const bound = le === '+Inf' ? Infinity : Number(le);
+        buckets.set(bound, (buckets.get(bound) ?? 0) + v.value);
+      }
+    }
+    return { requests, errors, p95Ms: quantileFromBuckets(buckets, 0.95) * 1000 };
+  }
+}
+
+/** The q-quantile of cumulative histogram buckets (upper bound → count), interpolated within a bucket. */
+export function quantileFromBuckets(cumulative: Map<number, number>, q: number): number {
+  const bounds = [...cumulative.keys()].sort((a, b) => a - b);
+  const total = cumulative.get(Infinity) ?? (bounds.length ? cumulative.get(bounds[bounds.length - 1]!)! : 0);
+  if (!total) return 0;
+  const rank = q * total;
+  let previousBound = 0;
+  let previousCount = 0;
+  for (const bound of bounds) {
+    const count = cumulative.get(bound)!;
+    if (count >= rank) {
+      if (bound === Infinity) return previousBound;
+      const inBucket = count - previousCount;
+      return inBucket === 0 ? bound : previousBound + ((rank - previousCount) / inBucket) * (bound - previousBound);
+    }
+    previousBound = bound;
+    previousCount = count;
+  }
+  return previousBound;
+}

@@ -1,0 +1,62 @@
+import { Kind, visit, type ArgumentNode, type DirectiveNode, type DocumentNode } from 'graphql';
+import { rateLimitDirective } from 'graphql-rate-limit-directive';
+import type { IRateLimiterOptions, RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimitSetting } from '../config/config.js';
+import { rateLimited } from '../errors.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import type { LimiterStore } from './limiterStore.js';
+import { retryAfterSeconds } from './limiterStore.js';
+
+/**
+ * `@rateLimit(limit, duration)` from graphql-rate-limit-directive, keyed by user id (else client IP)
+ * and field, failing with RATE_LIMITED + retryAfter. Each alias consumes a point, so aliases cannot
+ * multiply attempts. Limits in the SDL are the defaults; RATE_LIMITS overrides them by coordinate.
+ */
+export function createRateLimitDirective(store: LimiterStore) {
+  // The directive instantiates `limiterClass` per distinct limit; route it through the store.
+  // (a constructor may return another object: `new StoreLimiter(...)` yields the store's limiter).
+  class StoreLimiter {
+    constructor(options: IRateLimiterOptions) {
+      return store.create({
+        keyPrefix: options.keyPrefix ?? 'rateLimit',
+        points: options.points ?? 1,
+        durationSeconds: options.duration ?? 60,
+      });
+    }
+  }
+  return rateLimitDirective<GraphQLContext, IRateLimiterOptions>({
+    limiterClass: StoreLimiter as unknown as typeof RateLimiterAbstract,
+    keyGenerator: (_args, _source, _fieldArgs, ctx, info) =>
+      `${info.parentType.name}.${info.fieldName}:${ctx.viewer ? `u:${ctx.viewer.id}` : `ip:${ctx.ip}`}`,
+    onLimit: (response, _args, _source, _fieldArgs, ctx, info) => {
+      ctx.security.rateLimited(ctx, `${info.parentType.name}.${info.fieldName}`);
+      throw rateLimited(retryAfterSeconds(response.msBeforeNext));
+    },
+  });
+}
+
+/** Rewrites `@rateLimit` arguments in the SDL for the coordinates RATE_LIMITS overrides. */
+export function applyRateLimitOverrides(document: DocumentNode, overrides: Record<string, RateLimitSetting>): DocumentNode {
+  if (Object.keys(overrides).length === 0) return document;
+  let typeName = '';
+  const intArg = (name: string, value: number): ArgumentNode => ({
+    kind: Kind.ARGUMENT,
+    name: { kind: Kind.NAME, value: name },
+    value: { kind: Kind.INT, value: String(value) },
+  });
+  return visit(document, {
+    ObjectTypeDefinition: { enter: (node) => void (typeName = node.name.value) },
+    ObjectTypeExtension: { enter: (node) => void (typeName = node.name.value) },
+    FieldDefinition(node) {
+      const setting = overrides[`${typeName}.${node.name.value}`];
+      if (!setting) return undefined;
+      const directives = (node.directives ?? []).filter((d) => d.name.value !== 'rateLimit');
+      const rateLimit: DirectiveNode = {
+        kind: Kind.DIRECTIVE,
+        name: { kind: Kind.NAME, value: 'rateLimit' },
+        arguments: [intArg('limit', setting.limit), intArg('duration', setting.durationSeconds)],
+      };
+      return { ...node, directives: [...directives, rateLimit] };
+    },
+  });
+}

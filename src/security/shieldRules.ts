@@ -1,0 +1,98 @@
+import { isObjectType, type GraphQLSchema } from 'graphql';
+import { allow, and, deny, rule, shield, type IRules } from 'graphql-shield';
+import type { FeatureName } from '../config/config.js';
+import { featureDisabled, forbidden, unauthenticated } from '../errors.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { assertRootFieldsDeclarePolicy, isRootType, policyOf, type FieldPolicy } from './policy.js';
+import { roleAtLeast, type Role } from './roles.js';
+
+/** A shield rule or a logic rule (and/or/chain). */
+type IRule = Parameters<typeof and>[number];
+
+/*
+ * Shield rules derived from the SDL's policy directives. Rules never parse tokens: the context
+ * factory resolved the viewer once. A failure returns a GraphQLError with a contract code.
+ */
+
+const signedIn = rule('signedIn', { cache: 'contextual' })((_parent, _args, ctx: GraphQLContext, info) => {
+  if (ctx.viewer) return true;
+  ctx.security.denied(ctx, `${info.parentType.name}.${info.fieldName}`, 'UNAUTHENTICATED');
+  return unauthenticated();
+});
+
+function hasRole(role: Role): IRule {
+  const check = rule(`hasRole:${role}`, { cache: 'contextual' })((_parent, _args, ctx: GraphQLContext, info) => {
+    if (ctx.viewer && roleAtLeast(ctx.viewer.role, role)) return true;
+    ctx.security.denied(ctx, `${info.parentType.name}.${info.fieldName}`, 'FORBIDDEN');
+    return forbidden(`requires role ${role}`);
+  });
+  return role === 'USER' ? signedIn : and(signedIn, check);
+}
+
+/** The object is the viewer (or the user this request just signed in as), or the viewer has the role. */
+function selfOr(role: Role): IRule {
+  return rule(`selfOr:${role}`, { cache: 'strict' })((parent: { id?: string }, _args, ctx: GraphQLContext) => {
+    if (parent.id !== undefined && (parent.id === ctx.viewer?.id || parent.id === ctx.signedInAs)) return true;
+    if (ctx.viewer && roleAtLeast(ctx.viewer.role, role)) return true;
+    return ctx.viewer ? forbidden() : unauthenticated();
+  });
+}
+
+function featureOn(features: Record<FeatureName, boolean>, name: FeatureName): IRule {
+  return rule(`feature:${name}`, { cache: 'contextual' })(() => (features[name] ? true : featureDisabled(name)));
+}
+
+/** Shield wants one instance per rule name: each rule is made once per tree. */
+function ruleBook(features: Record<FeatureName, boolean>) {
+  const made = new Map<string, IRule>();
+  const once = (name: string, make: () => IRule) => {
+    let existing = made.get(name);
+    if (!existing) made.set(name, (existing = make()));
+    return existing;
+  };
+  return (policy: FieldPolicy): IRule => {
+    const parts: IRule[] = [];
+    const { requires, selfOr: selfRole, feature } = policy;
+    if (requires) parts.push(once(`role:${requires}`, () => hasRole(requires)));
+    if (selfRole) parts.push(once(`selfOr:${selfRole}`, () => selfOr(selfRole)));
+    if (feature) parts.push(once(`feature:${feature}`, () => featureOn(features, feature)));
+    if (parts.length === 0) return policy.public ? allow : deny;
+    // Auth is checked before the feature switch, so anonymous callers learn nothing about it.
+    return parts.length === 1 ? parts[0]! : and(...parts);
+  };
+}
+
+/**
+ * Builds the rule tree: root fields get exactly the rule their directives declare; object fields
+ * follow their parent (allow) unless they declare stricter access. Anything not in the tree is denied.
+ */
+export function buildRuleTree(schema: GraphQLSchema, features: Record<FeatureName, boolean>): Record<string, Record<string, IRule>> {
+  assertRootFieldsDeclarePolicy(schema);
+  const ruleFor = ruleBook(features);
+  const tree: Record<string, Record<string, IRule>> = {};
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    const fields: Record<string, IRule> = {};
+    for (const field of Object.values(type.getFields())) {
+      const policy = policyOf(schema, field);
+      if (isRootType(type.name)) {
+        fields[field.name] = ruleFor(policy);
+      } else if (policy.selfOr || policy.requires || policy.feature) {
+        fields[field.name] = ruleFor(policy);
+      } else {
+        fields[field.name] = allow;
+      }
+    }
+    tree[type.name] = fields;
+  }
+  return tree;
+}
+
+export function createShield(schema: GraphQLSchema, features: Record<FeatureName, boolean>) {
+  return shield(buildRuleTree(schema, features) as IRules, {
+    fallbackRule: deny,
+    // Resolver errors pass through; formatError masks anything that is not a deliberate error.
+    allowExternalErrors: true,
+    fallbackError: () => forbidden(),
+  });
+}

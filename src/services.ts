@@ -1,0 +1,32 @@
+import type { AuditLog } from './audit/auditLog.js';
+import type { Config } from './config/config.js';
+import type { Database } from './db/database.js';
+import type { AuthState } from './identity/authState.js';
+import type { IdentityService } from './identity/service.js';
+import type { AccessTokens } from './identity/tokens.js';
+import type { PubSub } from './messaging/pubsub.js';
+import type { RedisConnections } from './messaging/redis.js';
+import type { Logger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import type { RecentErrors } from './observability/recentErrors.js';
+import type { HttpRateLimit } from './security/httpRateLimit.js';
+import type { LimiterStore } from './security/limiterStore.js';
+import type { SecurityEvents } from './security/securityEvents.js';
+
+/** Everything a request may use, built once per server in src/app.ts. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  redis: RedisConnections | undefined;
+  pubsub: PubSub;
+  metrics: Metrics;
+  recentErrors: RecentErrors;
+  limiterStore: LimiterStore;
+  audit: AuditLog;
+  security: SecurityEvents;
+  httpLimiter: HttpRateLimit;
+  tokens: AccessTokens;
+  authState: AuthState;
+  identity: IdentityService;
+}

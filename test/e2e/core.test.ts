@@ -1,0 +1,123 @@
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { buildClientSchema, getIntrospectionQuery, parse, validate, type IntrospectionQuery } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStorage, login, register, skipSuite, testEnv, TestServer, uniqueUser } from '../helpers/server.js';
+import { ROOT, spawnServer, startServerProcess } from '../helpers/process.js';
+
+const CONTRACT = path.join(ROOT, 'client', 'operations.graphql');
+const SHARED_CONTRACT = path.join(ROOT, '..', 'shared', 'contract', 'operations.graphql');
+
+describe.skipIf(skipSuite())('core: one port, schema, probes, persistence, lifecycle', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await TestServer.start();
+  });
+  afterAll(() => server.close());
+
+  it('validates every contract operation against the served schema', async () => {
+    const res = await server.gql<IntrospectionQuery>(getIntrospectionQuery());
+    expect(res.body.errors).toBeUndefined();
+    const schema = buildClientSchema(res.body.data!);
+    const operations = parse(readFileSync(CONTRACT, 'utf8'));
+    expect(validate(schema, operations).map((e) => e.message)).toEqual([]);
+    expect(operations.definitions.length).toBeGreaterThan(30);
+  });
+
+  it.skipIf(!existsSync(SHARED_CONTRACT))('keeps its copy of the contract identical to the shared one', () => {
+    expect(readFileSync(CONTRACT, 'utf8')).toBe(readFileSync(SHARED_CONTRACT, 'utf8'));
+  });
+
+  it('answers /health and /ready', async () => {
+    const health = await fetch(`${server.url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${server.url}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ok', database: 'ok' });
+  });
+
+  it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
+    const kept = await fetch(`${server.url}/health`, { headers: { 'x-request-id': 'trace-1234-abcd' } });
+    expect(kept.headers.get('x-request-id')).toBe('trace-1234-abcd');
+    const replaced = await fetch(`${server.url}/health`, { headers: { 'x-request-id': 'bad id <script>' } });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('puts the request id in every error', async () => {
+    const res = await server.gql('{ me { id } }', undefined, { headers: { 'x-request-id': 'req-err-12345' } });
+    expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', requestId: 'req-err-12345' });
+    const parseError = await server.gql('{ me { id ');
+    expect(parseError.body.errors?.[0]?.extensions?.['requestId']).toBe(parseError.headers.get('x-request-id'));
+  });
+});
+
+describe.skipIf(skipSuite())('core: persistence and process lifecycle', () => {
+  it('keeps data across a restart', async () => {
+    const storage = await createStorage();
+    try {
+      const user = uniqueUser();
+      const first = await TestServer.start({}, storage);
+      await register(first, user);
+      await first.close();
+      const second = await TestServer.start({}, storage);
+      try {
+        const session = await login(second, user.email, user.password);
+        expect(session.user.username).toBe(user.username);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await storage.dispose();
+    }
+  });
+
+  it('on SIGTERM lets an in-flight request finish, then exits 0', async () => {
+    const storage = await createStorage();
+    const proc = await startServerProcess(testEnv(storage, { LOG_LEVEL: 'info' }));
+    try {
+      const { port } = new URL(proc.url);
+      const body = JSON.stringify({ query: '{ __typename }' });
+      const socket = net.connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      let response = '';
+      socket.on('data', (chunk) => (response += chunk.toString()));
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      // A slow client: headers and half the body now, the rest after SIGTERM.
+      socket.write(
+        `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      proc.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      socket.write(body.slice(10));
+      await closed;
+      expect(response).toMatch(/^HTTP\/1\.1 200/);
+      expect(response).toContain('{"data":{"__typename":"Query"}}');
+      expect(await proc.exit).toBe(0);
+      expect(proc.output()).toContain('shutting down');
+    } finally {
+      proc.child.kill('SIGKILL');
+      await storage.dispose();
+    }
+  });
+
+  it('fails fast at start on a bad configuration value, naming it', async () => {
+    const storage = await createStorage();
+    try {
+      for (const [variable, value] of [
+        ['PORT', 'not-a-port'],
+        ['MAX_QUERY_DEPTH', '0'],
+        ['JWT_SECRET', 'short'],
+        ['DATABASE_URL', 'mysql://nope'],
+      ] as const) {
+        const proc = spawnServer({ ...testEnv(storage), LOG_LEVEL: 'info', [variable]: value });
+        expect(await proc.exit).toBe(1);
+        expect(proc.output()).toContain(variable);
+      }
+    } finally {
+      await storage.dispose();
+    }
+  });
+});

@@ -1,0 +1,25 @@
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+
+const ADMIN_URL = process.env.PG_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAvailable: boolean;
+  }
+}
+
+/** With CI=true the PostgreSQL leg must run: an unreachable server fails the run instead of skipping. */
+export default async function setup(project: TestProject): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    project.provide('pgAvailable', true);
+  } catch (error) {
+    if (process.env.CI === 'true') throw new Error(`PostgreSQL is required in CI (${ADMIN_URL}): ${(error as Error).message}`);
+    project.provide('pgAvailable', false);
+    console.warn('PostgreSQL is not reachable: the postgres project is skipped (never with CI=true).');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
