@@ -60,7 +60,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     pubsub,
     logger,
     autoBlockThreshold: config.autoBlockThreshold,
-    onBlocked: (ip, events) => logger.warn({ ip, events }, 'automatic block'),
+    raiseAlert: (alert) => logger.warn({ alert }, 'alert'),
   });
   const tokens = await AccessTokens.create(config);
   const authState = new AuthState(db, pubsub);

@@ -79,7 +79,7 @@ export function auditMutationsPlugin(): ApolloServerPlugin<GraphQLContext> {
             const key = field.alias?.value ?? field.name.value;
             const error = result.errors?.find((e) => e.path?.[0] === key);
             const code = error ? String(error.extensions?.['code'] ?? ErrorCode.INTERNAL_SERVER_ERROR) : undefined;
-            const outcome: AuditOutcome = !code ? 'SUCCESS' : DENIED_CODES.has(code) ? 'DENIED' : 'FAILURE';
+            const outcome = outcomeOf(field.name.value, code);
             const value = data[key] as { id?: unknown; user?: { id?: unknown } } | null | undefined;
             const entry = {
               action: field.name.value,
@@ -98,6 +98,15 @@ export function auditMutationsPlugin(): ApolloServerPlugin<GraphQLContext> {
       };
     },
   };
+}
+
+/** Mutations whose UNAUTHENTICATED means bad credentials (a failure), not a missing sign-in (a denial). */
+const CREDENTIAL_MUTATIONS = new Set(['login', 'refreshToken']);
+
+function outcomeOf(fieldName: string, code: string | undefined): AuditOutcome {
+  if (!code) return 'SUCCESS';
+  if (code === ErrorCode.UNAUTHENTICATED && CREDENTIAL_MUTATIONS.has(fieldName)) return 'FAILURE';
+  return DENIED_CODES.has(code) ? 'DENIED' : 'FAILURE';
 }
 
 function rootFields(operation: OperationDefinitionNode): FieldNode[] {

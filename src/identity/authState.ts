@@ -52,10 +52,10 @@ export class AuthState {
     if (!session || now - session.fetchedAt > STATE_TTL_MS || !user || now - user.fetchedAt > STATE_TTL_MS) {
       ({ session, user } = await this.load(claims.sessionId, claims.userId));
     }
-    if (!session || !user || !session.live || session.userId !== claims.userId || user.tokenVersion !== claims.tokenVersion) {
-      return { refused: 'revoked' };
-    }
+    if (!session || !user || session.userId !== claims.userId) return { refused: 'revoked' };
+    // Disabled first: disabling also ends every session, and the holder should learn why.
     if (user.disabled) return { refused: 'disabled' };
+    if (!session.live || user.tokenVersion !== claims.tokenVersion) return { refused: 'revoked' };
     return { viewer: { id: claims.userId, role: user.role, sessionId: claims.sessionId } };
   }
 

@@ -22,8 +22,8 @@ export interface SecurityEventsOptions {
   logger: Logger;
   /** Security events per IP within 5 minutes that block it for 15 minutes; 0 turns blocking off. */
   autoBlockThreshold: number;
-  /** Called once when an IP gets blocked (raises an alert). */
-  onBlocked: (ip: string, events: number) => void;
+  /** Raises an alert (the alert service dedupes by kind). */
+  raiseAlert: (alert: { severity: 'INFO' | 'WARNING' | 'CRITICAL'; kind: string; message: string; value?: number }) => void;
 }
 
 /**
@@ -107,6 +107,11 @@ export class SecurityEvents {
       requestId: request.requestId,
     });
     this.count(request, 'token_replay');
+    this.options.raiseAlert({
+      severity: 'CRITICAL',
+      kind: 'TOKEN_REPLAY',
+      message: `a retired refresh token was presented again; session ${sessionId} revoked`,
+    });
   }
 
   /** Whether requests from this IP are refused (auto-blocked). Cheap: a local map. */
@@ -137,7 +142,12 @@ export class SecurityEvents {
       this.blocked.set(request.ip, until);
       this.options.pubsub.publish(BLOCKED_CHANNEL, { ip: request.ip, until });
       this.options.logger.warn({ ip: request.ip }, 'IP blocked after too many security events');
-      this.options.onBlocked(request.ip, this.options.autoBlockThreshold);
+      this.options.raiseAlert({
+        severity: 'WARNING',
+        kind: 'AUTO_BLOCK',
+        message: `IP ${request.ip} blocked for ${AUTO_BLOCK_SECONDS / 60} minutes after ${this.options.autoBlockThreshold} security events`,
+        value: this.options.autoBlockThreshold,
+      });
     });
   }
 }
