@@ -3,7 +3,13 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const files = ['src/generated/graphql.ts'];
+const files = [
+  'src/generated/graphql.ts',
+  'client/generated/graphql.ts',
+  'client/generated/gql.ts',
+  'client/generated/index.ts',
+  'client/generated/persisted-documents.json',
+];
 const before = new Map(files.map((f) => [f, readFileSync(f, 'utf8')]));
 execFileSync('npx', ['graphql-codegen', '--config', 'codegen.yml', '--silent'], { stdio: 'inherit' });
 const stale = files.filter((f) => readFileSync(f, 'utf8') !== before.get(f));

@@ -1,12 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { AnalyticsService } from './analytics/service.js';
 import { AuditLog } from './audit/auditLog.js';
+import { AuditQueries } from './audit/service.js';
 import type { Config } from './config/config.js';
 import { openDatabase } from './db/database.js';
+import { ExportsService } from './exports/service.js';
 import { createApollo } from './graphql/apollo.js';
 import { createErrorMasker } from './graphql/errorMasking.js';
 import { resolvers } from './graphql/resolvers.js';
 import { buildSchema, loadTypeDefs } from './graphql/schema.js';
+import { registerExportDownload } from './http/exportDownload.js';
 import { registerGraphQLRoute } from './http/graphqlRoute.js';
 import { registerMetricsRoute, registerProbes } from './http/probes.js';
 import { createFastify } from './http/server.js';
@@ -19,10 +23,14 @@ import { connectRedis } from './messaging/redis.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { RecentErrors } from './observability/recentErrors.js';
+import { ReportsService } from './reports/service.js';
 import { HttpRateLimit } from './security/httpRateLimit.js';
 import { createLimiterStore } from './security/limiterStore.js';
 import { queryLimitRules } from './security/queryLimits.js';
 import { SecurityEvents } from './security/securityEvents.js';
+import { AlertService } from './system/alerts.js';
+import { SystemService } from './system/service.js';
+import { TrustedDocuments } from './security/trustedDocuments.js';
 import type { Services } from './services.js';
 
 export interface App {
@@ -53,6 +61,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   });
   const limiterStore = createLimiterStore(redis?.commands, config.redisPrefix);
   const audit = new AuditLog(db, logger);
+  const alerts = new AlertService({ db, pubsub, metrics, logger, webhookUrl: config.alertWebhookUrl });
   const security = new SecurityEvents({
     audit,
     metrics,
@@ -60,7 +69,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     pubsub,
     logger,
     autoBlockThreshold: config.autoBlockThreshold,
-    raiseAlert: (alert) => logger.warn({ alert }, 'alert'),
+    raiseAlert: (alert) => alerts.raiseInBackground(alert),
   });
   const tokens = await AccessTokens.create(config);
   const authState = new AuthState(db, pubsub);
@@ -79,12 +88,21 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     tokens,
     authState,
     identity: undefined as unknown as IdentityService,
+    alerts,
+    system: undefined as unknown as SystemService,
+    reports: new ReportsService(db),
+    analytics: new AnalyticsService({ db, metrics, audit }),
+    auditQueries: new AuditQueries(db, audit),
+    // Links point at PUBLIC_URL, else at this server (its URL is known once it listens).
+    exports: new ExportsService({ db, audit, logger, config, baseUrl: () => config.publicUrl ?? url }),
+    trustedDocuments: config.trustedDocuments ? TrustedDocuments.load(config.trustedDocuments) : undefined,
   };
+  services.system = new SystemService(services);
   services.identity = new IdentityService({ config, db, tokens, authState, store: limiterStore, security, audit, metrics, logger });
 
   if (config.adminEmail && config.adminPassword) await services.identity.bootstrapAdmin(config.adminEmail, config.adminPassword);
 
-  const schema = buildSchema({ typeDefs: loadTypeDefs(), resolvers, config, limiterStore });
+  const schema = buildSchema({ typeDefs: loadTypeDefs(config.schemaDir), resolvers, config, limiterStore });
   const validationRules = queryLimitRules({
     maxDepth: config.maxQueryDepth,
     maxAliases: config.maxAliases,
@@ -95,6 +113,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const fastify = await createFastify(config, logger, () => services);
   registerProbes(fastify, services);
   registerMetricsRoute(fastify, config, services);
+  registerExportDownload(fastify, services);
   const apollo = createApollo({ schema, config, logger, validationRules, fastify });
   await apollo.start();
   registerGraphQLRoute(fastify, apollo, services);
@@ -105,7 +124,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     config,
     services,
     logger,
-    maskError: createErrorMasker(logger, config.env === 'development'),
+    maskError: createErrorMasker(logger, config.env),
   });
 
   await fastify.listen({ port: config.port, host: config.host });
@@ -113,6 +132,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url: `${url}/graphql`, env: config.env, database: db.provider, redis: Boolean(redis) }, 'listening');
+  services.exports.start();
+  services.system.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -124,6 +145,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       closing ??= (async () => {
         await websocket.close();
         await fastify.close(); // waits for in-flight requests; Apollo's drain plugin stops Apollo
+        await services.exports.close(); // a running export stops after its batch and stays PENDING
+        await services.system.stop(); // the sampler and alert rules use the database
+        await alerts.close();
         await audit.close();
         await pubsub.close();
         await redis?.close();

@@ -28,6 +28,8 @@ export interface Config {
   /** Public base URL used in download links (defaults to http://localhost:PORT). */
   publicUrl: string | undefined;
   dataDir: string;
+  /** The SDL directory (default: the project's schema/); a test points it at a fixture. */
+  schemaDir: string | undefined;
   databaseUrl: string | undefined;
   dbPoolSize: number;
   dbConnectTimeoutMs: number;
@@ -144,6 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: read.string('HOST') ?? (production ? '0.0.0.0' : '127.0.0.1'),
     publicUrl: publicUrl?.replace(/\/$/, ''),
     dataDir,
+    schemaDir: read.string('SCHEMA_DIR'),
     databaseUrl,
     dbPoolSize: read.int('DB_POOL_SIZE', 10, 1, 1000),
     dbConnectTimeoutMs: read.int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),

@@ -10,8 +10,11 @@ import type { GraphQLContext } from './context.js';
 import { createErrorMasker } from './errorMasking.js';
 import { auditMutationsPlugin, operationMetricsPlugin } from './plugins.js';
 
-/** Validation stops after this many errors: a flood of bad directives yields a few errors, not thousands. */
+/** A response carries at most this many validation errors: a flood of bad directives yields a few, not thousands. */
 export const MAX_VALIDATION_ERRORS = 5;
+
+/** graphql stops after `maxErrors` and appends its own "Validation aborted" error, the last one. */
+export const VALIDATION_OPTIONS = { maxErrors: MAX_VALIDATION_ERRORS - 1 };
 
 export interface ApolloOptions {
   schema: GraphQLSchema;
@@ -31,11 +34,13 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
     introspection: !config.production,
     hideSchemaDetailsFromClientErrors: config.production,
     includeStacktraceInErrorResponses: false,
-    formatError: createErrorMasker(options.logger, config.env === 'development'),
+    formatError: createErrorMasker(options.logger, config.env),
     validationRules: options.validationRules,
-    validationOptions: { maxErrors: MAX_VALIDATION_ERRORS },
+    validationOptions: VALIDATION_OPTIONS,
     parseOptions: { maxTokens: config.maxTokens },
     csrfPrevention: true,
+    // Automatic persisted queries in development; with trusted documents only the manifest runs.
+    persistedQueries: config.trustedDocuments ? false : undefined,
     allowBatchedHttpRequests: false,
     plugins: [
       // Lets in-flight requests finish when the server stops.

@@ -89,7 +89,7 @@ export function auditMutationsPlugin(): ApolloServerPlugin<GraphQLContext> {
               targetId: argumentId(field, requestContext.request.variables) ?? idOf(value?.id) ?? idOf(value?.user?.id),
               ip: ctx.ip,
               requestId: ctx.requestId,
-              detail: code ? { code } : undefined,
+              detail: code ? { code } : ctx.auditDetail?.[key],
             };
             if (outcome === 'SUCCESS') ctx.services.audit.record(entry);
             else ctx.services.audit.recordAggregated(entry);

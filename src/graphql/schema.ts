@@ -1,7 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { concatAST, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { MapperKind, mapSchema } from '@graphql-tools/utils';
+import { concatAST, defaultFieldResolver, parse, type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import type { Config } from '../config/config.js';
 import { projectRoot } from '../db/projectPaths.js';
@@ -32,7 +33,26 @@ export interface BuildSchemaOptions {
 export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
   const typeDefs = applyRateLimitOverrides(options.typeDefs, options.config.rateLimits);
   const base = makeExecutableSchema({ typeDefs, resolvers: options.resolvers });
-  const shielded = applyMiddleware(base, createShield(base, options.config.features));
+  const shielded = shieldAtSubscribe(base, (schema) => applyMiddleware(schema, createShield(schema, options.config.features)));
   const { rateLimitDirectiveTransformer } = createRateLimitDirective(options.limiterStore);
   return rateLimitDirectiveTransformer(shielded);
+}
+
+/**
+ * graphql-middleware wraps a field's `resolve` when it has one, so on a Subscription field with
+ * both `subscribe` and `resolve` shield would run per event, after the subscription is set up
+ * (graphql-shield #27). Shield is applied with those `resolve`s set aside, so it wraps `subscribe`
+ * and refuses an unauthorised client when it subscribes; they are put back afterwards.
+ */
+function shieldAtSubscribe(schema: GraphQLSchema, applyShield: (schema: GraphQLSchema) => GraphQLSchema): GraphQLSchema {
+  const resolvers = new Map<string, GraphQLFieldResolver<unknown, unknown>>();
+  const setAside = mapSchema(schema, {
+    [MapperKind.SUBSCRIPTION_ROOT_FIELD]: (field, fieldName) => {
+      if (field.resolve) resolvers.set(fieldName, field.resolve);
+      return { ...field, resolve: undefined, subscribe: field.subscribe ?? defaultFieldResolver };
+    },
+  });
+  return mapSchema(applyShield(setAside), {
+    [MapperKind.SUBSCRIPTION_ROOT_FIELD]: (field, fieldName) => ({ ...field, resolve: resolvers.get(fieldName) }),
+  });
 }

@@ -8,6 +8,7 @@ import { authenticate, statusOf } from '../identity/authenticate.js';
 import type { Services } from '../services.js';
 import { LANDING_PAGE_CSP } from './headers.js';
 import { sendError } from './server.js';
+import { enforceTrustedDocuments } from './trustedDocumentsHook.js';
 
 export function requestInfoOf(request: FastifyRequest): RequestInfo {
   return { requestId: request.id, ip: request.ip, userAgent: request.headers['user-agent'] };
@@ -40,7 +41,9 @@ export function registerGraphQLRoute(app: FastifyInstance, apollo: ApolloServer<
         reply.header('www-authenticate', 'Bearer error="invalid_token"');
         return sendError(reply, statusOf(error), error.extensions['code'] as never, error.message);
       }
-      return services.httpLimiter.check(request, reply, request.viewer?.id ?? null);
+      const limited = await services.httpLimiter.check(request, reply, request.viewer?.id ?? null);
+      if (limited || !services.trustedDocuments) return limited;
+      return enforceTrustedDocuments(services.trustedDocuments, request, reply);
     },
     onSend: async (request, reply, payload) => {
       const type = String(reply.getHeader('content-type') ?? '');

@@ -4,7 +4,9 @@ import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { ErrorCode } from '../errors.js';
+import { DATABASE_UNAVAILABLE } from '../graphql/errorMasking.js';
 import type { Viewer } from '../graphql/context.js';
 import type { Logger } from '../observability/logger.js';
 import type { Services } from '../services.js';
@@ -102,10 +104,11 @@ export async function createFastify(config: Config, logger: Logger, services: ()
     const status = error.statusCode ?? 500;
     if (status === 413) return sendError(reply, 413, ErrorCode.BAD_USER_INPUT, `request body larger than ${config.maxBodyBytes} bytes`);
     if (status === 415) return sendError(reply, 415, ErrorCode.BAD_USER_INPUT, 'unsupported content type; send application/json');
-    if (error.code === 'FST_ERR_CTP_INVALID_JSON' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       return sendError(reply, 400, ErrorCode.BAD_USER_INPUT, 'request body is not valid JSON');
     }
     if (status >= 400 && status < 500) return sendError(reply, status, ErrorCode.BAD_USER_INPUT, 'bad request');
+    if (isDatabaseUnavailable(error)) return sendError(reply, 503, ErrorCode.INTERNAL_SERVER_ERROR, DATABASE_UNAVAILABLE);
     request.log.error({ err: error }, 'unhandled error');
     return sendError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
   });

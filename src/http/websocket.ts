@@ -16,7 +16,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config/config.js';
 import { AppError, ErrorCode } from '../errors.js';
-import { MAX_VALIDATION_ERRORS } from '../graphql/apollo.js';
+import { MAX_VALIDATION_ERRORS, VALIDATION_OPTIONS } from '../graphql/apollo.js';
 import type { GraphQLContext, RequestInfo, Viewer } from '../graphql/context.js';
 import { Loaders } from '../graphql/loaders.js';
 import { authenticate } from '../identity/authenticate.js';
@@ -72,8 +72,7 @@ export function attachWebSocket(options: WebSocketOptions) {
   const mask = (errors: readonly GraphQLError[], requestId: string): GraphQLFormattedError[] =>
     errors.slice(0, MAX_VALIDATION_ERRORS).map((error) => {
       const masked = options.maskError(error.toJSON(), error);
-      const message = config.production ? masked.message.replace(/ Did you mean .*$/, '') : masked.message;
-      return { ...masked, message, extensions: { ...masked.extensions, requestId } };
+      return { ...masked, extensions: { ...masked.extensions, requestId } };
     });
 
   const disposable = useServer<Record<string, unknown> | undefined, { state?: ConnectionState }>(
@@ -100,18 +99,22 @@ export function attachWebSocket(options: WebSocketOptions) {
         const state = states.get(ctx.extra)!;
         const requestId = randomUUID();
         const error = (message: string, code: ErrorCode) => [new GraphQLError(message, { extensions: { code, requestId } })];
+        let query = payload.query;
+        if (services.trustedDocuments) {
+          const trusted = services.trustedDocuments.resolve(payload);
+          if (!trusted.ok) return error(trusted.message, trusted.code);
+          query = trusted.query;
+        }
         let document;
         try {
-          document = parse(payload.query, { maxTokens: config.maxTokens });
+          document = parse(query, { maxTokens: config.maxTokens });
         } catch (parseError) {
           return error((parseError as Error).message, ErrorCode.GRAPHQL_PARSE_FAILED);
         }
-        const validationErrors = validate(options.schema, document, [...specifiedRules, ...options.validationRules], {
-          maxErrors: MAX_VALIDATION_ERRORS,
-        });
+        const validationErrors = validate(options.schema, document, [...specifiedRules, ...options.validationRules], VALIDATION_OPTIONS);
         if (validationErrors.length > 0) {
           return validationErrors.map(
-            (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED, requestId } }),
+            (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: ErrorCode.GRAPHQL_VALIDATION_FAILED, requestId } }),
           );
         }
         const operation = getOperationAST(document, payload.operationName);

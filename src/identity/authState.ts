@@ -1,7 +1,8 @@
 import type { Database } from '../db/database.js';
+import type { User } from '../generated/prisma-sqlite/client.js';
 import type { Viewer } from '../graphql/context.js';
 import type { PubSub } from '../messaging/pubsub.js';
-import { isRole, type Role } from '../security/roles.js';
+import { isRole } from '../security/roles.js';
 import type { AccessClaims } from './tokens.js';
 
 interface SessionState {
@@ -11,9 +12,7 @@ interface SessionState {
 }
 
 interface UserState {
-  role: Role;
-  disabled: boolean;
-  tokenVersion: number;
+  user: User;
   fetchedAt: number;
 }
 
@@ -27,8 +26,8 @@ const INVALIDATE_CHANNEL = 'auth.invalidate';
 /**
  * The revocation check that runs on every authenticated request: is the token's session live,
  * is its user enabled, and is the token's version current? Answers come from an in-memory cache
- * (no database round trip per request), invalidated on every change here and, through pub/sub,
- * on every other instance.
+ * of sessions and user records (no database round trip per request; `me` is served from it too),
+ * invalidated on every change here and, through pub/sub, on every other instance.
  */
 export class AuthState {
   private readonly sessions = new Map<string, SessionState>();
@@ -48,15 +47,25 @@ export class AuthState {
   async check(claims: AccessClaims): Promise<ViewerCheck> {
     const now = Date.now();
     let session = this.sessions.get(claims.sessionId);
-    let user = this.users.get(claims.userId);
-    if (!session || now - session.fetchedAt > STATE_TTL_MS || !user || now - user.fetchedAt > STATE_TTL_MS) {
-      ({ session, user } = await this.load(claims.sessionId, claims.userId));
+    let cached = this.users.get(claims.userId);
+    if (!session || now - session.fetchedAt > STATE_TTL_MS || !cached || now - cached.fetchedAt > STATE_TTL_MS) {
+      ({ session, user: cached } = await this.load(claims.sessionId, claims.userId));
     }
-    if (!session || !user || session.userId !== claims.userId) return { refused: 'revoked' };
+    if (!session || !cached || session.userId !== claims.userId) return { refused: 'revoked' };
+    const { user } = cached;
     // Disabled first: disabling also ends every session, and the holder should learn why.
     if (user.disabled) return { refused: 'disabled' };
-    if (!session.live || user.tokenVersion !== claims.tokenVersion) return { refused: 'revoked' };
-    return { viewer: { id: claims.userId, role: user.role, sessionId: claims.sessionId } };
+    if (!session.live || user.tokenVersion !== claims.tokenVersion || !isRole(user.role)) return { refused: 'revoked' };
+    return { viewer: { id: user.id, role: user.role, sessionId: claims.sessionId } };
+  }
+
+  /** The user record, from the cache the revocation check keeps warm. */
+  async user(userId: string): Promise<User | null> {
+    const cached = this.users.get(userId);
+    if (cached && Date.now() - cached.fetchedAt <= STATE_TTL_MS) return cached.user;
+    const user = await this.db.prisma.user.findUnique({ where: { id: userId } });
+    if (user) this.remember(this.users, userId, { user, fetchedAt: Date.now() });
+    return user;
   }
 
   /** Drops cached state here and on every instance; call after any change to a session or user. */
@@ -77,17 +86,12 @@ export class AuthState {
   private async load(sessionId: string, userId: string): Promise<{ session?: SessionState; user?: UserState }> {
     const row = await this.db.prisma.session.findUnique({
       where: { id: sessionId },
-      select: {
-        userId: true,
-        revokedAt: true,
-        expiresAt: true,
-        user: { select: { role: true, disabled: true, tokenVersion: true } },
-      },
+      select: { userId: true, revokedAt: true, expiresAt: true, user: true },
     });
-    if (!row || row.userId !== userId || !isRole(row.user.role)) return {};
+    if (!row || row.userId !== userId) return {};
     const fetchedAt = Date.now();
     const session: SessionState = { userId: row.userId, live: !row.revokedAt && row.expiresAt.getTime() > fetchedAt, fetchedAt };
-    const user: UserState = { role: row.user.role, disabled: row.user.disabled, tokenVersion: row.user.tokenVersion, fetchedAt };
+    const user: UserState = { user: row.user, fetchedAt };
     this.remember(this.sessions, sessionId, session);
     this.remember(this.users, userId, user);
     return { session, user };

@@ -112,6 +112,7 @@ export class IdentityService {
     const data: { lastLoginAt: Date; passwordHash?: string } = { lastLoginAt: new Date() };
     if (needsRehash(user.passwordHash)) data.passwordHash = await hashPassword(input.password);
     const updated = await this.prisma.user.update({ where: { id: user.id }, data });
+    this.deps.authState.invalidate({ userId: user.id });
     this.deps.metrics.authEvents.inc({ event: 'login', result: 'success' });
     return this.startSession(updated, request);
   }
@@ -187,8 +188,9 @@ export class IdentityService {
     return true;
   }
 
+  /** Served from the revocation cache: the check that authenticated this request just warmed it. */
   async me(viewer: Viewer): Promise<User> {
-    const user = await this.prisma.user.findUnique({ where: { id: viewer.id } });
+    const user = await this.deps.authState.user(viewer.id);
     if (!user) throw unauthenticated();
     return user;
   }
@@ -201,7 +203,9 @@ export class IdentityService {
       data.usernameKey = data.username.toLowerCase();
     }
     try {
-      return await this.prisma.user.update({ where: { id: viewer.id }, data });
+      const user = await this.prisma.user.update({ where: { id: viewer.id }, data });
+      this.deps.authState.invalidate({ userId: viewer.id });
+      return user;
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw data.email && (await this.prisma.user.count({ where: { email: data.email, NOT: { id: viewer.id } } }))

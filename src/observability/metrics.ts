@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Distinct client-chosen operation names kept as label values; the rest are counted as "other". */
 const MAX_OPERATION_NAMES = 100;
 
+const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** Every Prometheus metric of one server instance, in a registry of its own. */
@@ -81,10 +83,32 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Set by the system sampler every interval (METRICS_SAMPLE_INTERVAL), on every instance.
+  readonly systemCpu = new Gauge({
+    name: 'bastion_system_cpu_usage_ratio',
+    help: 'Whole-machine CPU use over the last sampling interval, 0 to 1.',
+    registers: [this.registry],
+  });
+  readonly systemMemory = new Gauge({
+    name: 'bastion_system_memory_usage_ratio',
+    help: 'System memory in use (page cache counted as free), 0 to 1.',
+    registers: [this.registry],
+  });
+  readonly dataVolume = new Gauge({
+    name: 'bastion_data_volume_usage_ratio',
+    help: 'Used share of the volume holding the data directory, 0 to 1.',
+    registers: [this.registry],
+  });
+
   private readonly operationNames = new Set<string>();
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'bastion_' });
+    // Unprefixed, as every exporter names them (process_cpu_seconds_total, nodejs_heap_size_used_bytes),
+    // so stock dashboards and rules work.
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges that prom-client names with a `_total` suffix, which Prometheus reserves for counters
+    // (promtool check metrics rejects them); nodejs_active_handles etc. carry the same numbers.
+    for (const name of NON_COUNTER_TOTALS) this.registry.removeSingleMetric(name);
   }
 
   /** A bounded label value for a client-chosen operation name. */

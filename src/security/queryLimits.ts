@@ -15,6 +15,7 @@ import {
   type ValidationRule,
   type ValueNode,
 } from 'graphql';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../graphql/pagination.js';
 
 /*
  * Query limits as validation rules: they run before execution, on HTTP and WebSocket alike,
@@ -28,10 +29,6 @@ export interface QueryLimits {
   maxCost: number;
 }
 
-/** Default page size and the most a connection returns: the cost of `first` as a variable. */
-const DEFAULT_PAGE = 20;
-const MAX_PAGE = 100;
-
 function limitError(message: string, limit: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit } });
 }
@@ -41,8 +38,7 @@ function limitError(message: string, limit: string): GraphQLError {
  * graphql's own rules report both; the depth and cost walks below must not recurse into them.
  */
 function fragmentsAreSound(document: DocumentNode): boolean {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const fragments = fragmentsOf(document);
   const state = new Map<string, 'visiting' | 'done'>();
   const spreadsIn = (set: SelectionSetNode | undefined, out: string[] = []): string[] => {
     for (const sel of set?.selections ?? []) {
@@ -68,10 +64,59 @@ function fragmentsAreSound(document: DocumentNode): boolean {
   return [...fragments.keys()].every(visit);
 }
 
-/** graphql-depth-limit, counting through fragments; skipped for unsound fragments (reported by graphql). */
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  return fragments;
+}
+
+/** The most fields a document may expand to through its fragments. */
+const MAX_EXPANDED_FIELDS = 10_000;
+
+/**
+ * Fields in the document once its fragments are inlined, counting each fragment once (sound
+ * fragments only). Fragments that spread the next one twice grow it exponentially: 30 of them,
+ * 300 tokens, expand to a billion fields, and graphql-depth-limit would walk every one.
+ */
+function expandedFieldCount(document: DocumentNode): number {
+  const fragments = fragmentsOf(document);
+  const perFragment = new Map<string, number>();
+  const count = (set: SelectionSetNode | undefined): number => {
+    let total = 0;
+    for (const sel of set?.selections ?? []) {
+      if (sel.kind !== Kind.FRAGMENT_SPREAD) {
+        total += (sel.kind === Kind.FIELD ? 1 : 0) + count(sel.selectionSet);
+        continue;
+      }
+      let fragmentTotal = perFragment.get(sel.name.value);
+      if (fragmentTotal === undefined) {
+        fragmentTotal = count(fragments.get(sel.name.value)?.selectionSet);
+        perFragment.set(sel.name.value, fragmentTotal);
+      }
+      total += fragmentTotal;
+    }
+    return total;
+  };
+  let total = 0;
+  for (const def of document.definitions) if (def.kind === Kind.OPERATION_DEFINITION) total += count(def.selectionSet);
+  return total;
+}
+
+/**
+ * graphql-depth-limit, counting through fragments. Skipped for unsound fragments (graphql reports
+ * them), and refused without the walk when the fragments expand past MAX_EXPANDED_FIELDS.
+ */
 export function depthRule(maxDepth: number): ValidationRule {
   const inner = depthLimit(maxDepth) as unknown as ValidationRule;
-  return (context) => (fragmentsAreSound(context.getDocument()) ? inner(context) : {});
+  return (context) => {
+    const document = context.getDocument();
+    if (!fragmentsAreSound(document)) return {};
+    if (expandedFieldCount(document) > MAX_EXPANDED_FIELDS) {
+      context.reportError(limitError(`Query is too complex: its fragments expand to more than ${MAX_EXPANDED_FIELDS} fields`, 'fragments'));
+      return {};
+    }
+    return inner(context);
+  };
 }
 
 /** At most `max` aliases in the whole document: one alias per field can multiply a costly field. */
@@ -104,7 +149,7 @@ export function directiveCountRule(max: number): ValidationRule {
 
 /**
  * Cost: each object field costs 1 plus its children; a field taking `first` multiplies its
- * children by it (its default when absent, the maximum page when given as a variable without default).
+ * children by it (its default when absent, the maximum page when given as a variable).
  */
 export function costRule(maxCost: number): ValidationRule {
   return (context) => ({
@@ -132,21 +177,17 @@ function operationCost(context: ValidationContext, operation: OperationDefinitio
         ? schema.getMutationType()
         : schema.getSubscriptionType();
   if (!root) return 0;
-  const variableDefaults = new Map<string, ValueNode | undefined>();
-  for (const v of operation.variableDefinitions ?? []) variableDefaults.set(v.variable.name.value, v.defaultValue);
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const def of context.getDocument().definitions) {
-    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-  }
+  const fragments = fragmentsOf(context.getDocument());
+  // A fragment costs the same wherever it is spread: computed once, or repeated spreads turn exponential.
+  const fragmentCosts = new Map<string, number>();
 
   const pageSize = (field: GraphQLField<unknown, unknown>, value: ValueNode | undefined): number => {
     if (value?.kind === Kind.INT) return Math.max(1, Number(value.value));
-    if (value?.kind === Kind.VARIABLE) {
-      const fallback = variableDefaults.get(value.name.value);
-      return fallback?.kind === Kind.INT ? Math.max(1, Number(fallback.value)) : MAX_PAGE;
-    }
+    // A variable's default does not bound the value a request sends, and the validated document
+    // is cached across requests: count the most a page may hold.
+    if (value?.kind === Kind.VARIABLE) return MAX_PAGE_SIZE;
     const declared = field.args.find((a) => a.name === 'first')?.defaultValue;
-    return typeof declared === 'number' ? declared : DEFAULT_PAGE;
+    return typeof declared === 'number' ? declared : DEFAULT_PAGE_SIZE;
   };
 
   const walk = (set: SelectionSetNode | undefined, parentType: GraphQLOutputType | null | undefined): number => {
@@ -155,9 +196,14 @@ function operationCost(context: ValidationContext, operation: OperationDefinitio
     let total = 0;
     for (const sel of set.selections) {
       if (sel.kind === Kind.FRAGMENT_SPREAD) {
-        const fragment = fragments.get(sel.name.value);
-        const typeCondition = fragment && schema.getType(fragment.typeCondition.name.value);
-        total += walk(fragment?.selectionSet, typeCondition as GraphQLOutputType | undefined);
+        let cost = fragmentCosts.get(sel.name.value);
+        if (cost === undefined) {
+          const fragment = fragments.get(sel.name.value);
+          const typeCondition = fragment && schema.getType(fragment.typeCondition.name.value);
+          cost = walk(fragment?.selectionSet, typeCondition as GraphQLOutputType | undefined);
+          fragmentCosts.set(sel.name.value, cost);
+        }
+        total += cost;
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
         const typeCondition = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : named;
         total += walk(sel.selectionSet, typeCondition as GraphQLOutputType | undefined);

@@ -14,6 +14,7 @@ import {
   TestServer,
   uniqueUser,
   userWithRole,
+  type GqlResponse,
   type Session,
 } from '../helpers/server.js';
 
@@ -317,7 +318,8 @@ describe.skipIf(skipSuite())('identity', () => {
       let after: string | null = null;
       let pages = 0;
       for (;;) {
-        const res = await server.gql<{ users: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: Array<{ node: { id: string } }> } }>(
+        type Page = { users: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: Array<{ node: { id: string } }> } };
+        const res: GqlResponse<Page> = await server.gql<Page>(
           query,
           { first: 2, after, filter: { search: tag.toUpperCase(), role: 'USER' } },
           { token: admin.accessToken },

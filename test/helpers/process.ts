@@ -11,9 +11,14 @@ export interface ServerProcess {
   exit: Promise<number | null>;
 }
 
-/** Runs `src/main.ts` as a real process (as `npm start` would, minus the build). */
-export function spawnServer(env: Record<string, string>): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+const FROM_SOURCE = ['--import', 'tsx', 'src/main.ts'];
+
+/** Runs the server as a real process: from source by default, or `['dist/src/main.js']` after a build. */
+export function spawnServer(
+  env: Record<string, string>,
+  args: string[] = FROM_SOURCE,
+): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -26,8 +31,9 @@ export function spawnServer(env: Record<string, string>): { child: ChildProcess;
 }
 
 /** Starts the server process and waits for its `"msg":"listening"` line. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
-  const proc = spawnServer({ LOG_LEVEL: 'info', ...env });
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 30_000, args?: string[]): Promise<ServerProcess> {
+  // The "listening" line is logged at info level.
+  const proc = spawnServer({ ...env, LOG_LEVEL: 'info' }, args);
   const started = Date.now();
   for (;;) {
     const line = proc.output().split('\n').find((l) => l.includes('"msg":"listening"'));

@@ -1,0 +1,337 @@
+// `npm run bench` — every benchmark in one run, on the embedded SQLite default, written to
+// BENCHMARKS.md with the machine and date. `npm run bench -- --quick` is a short smoke run that
+// writes to a temporary file unless --out is given. Figures are compared as ratios within the run.
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createClient } from 'graphql-ws';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { openDatabase } from '../src/db/database.js';
+import { BASELINE_JWT_SECRET } from './baselines/common.js';
+import { load, post, type LoadResult } from './load.js';
+import { freePort, machineDescription, memoryOf, pinSelf, ROOT, sampleRss, startProcess, type RunningServer } from './servers.js';
+
+const quick = process.argv.includes('--quick');
+const outIndex = process.argv.indexOf('--out');
+const outFile = outIndex > 0 ? path.resolve(process.argv[outIndex + 1]!) : quick ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : path.join(ROOT, 'BENCHMARKS.md');
+
+const SIZE = quick
+  ? { seconds: 1, connections: 20, reports: 1_000, exportRows: 2_000, subscribers: 50, loginBurst: 10 }
+  : { seconds: 10, connections: 50, reports: 10_000, exportRows: 100_000, subscribers: 1_000, loginBurst: 50 };
+
+const ME_QUERY = { query: 'query Me { me { id email username role createdAt } }', operationName: 'Me' };
+const TYPENAME = { query: '{ __typename }' };
+const REPORTS_QUERY = {
+  query: 'query Reports($first: Int) { reports(first: $first) { totalCount edges { cursor node { id title status tags createdAt author { id username } } } } }',
+  variables: { first: 20 },
+};
+// Deeper than MAX_QUERY_DEPTH (10) and invalid: refused by validation before anything runs.
+const DEEP_QUERY = { query: `{ reports { edges { node { author { ${'a { '.repeat(8)}id${' }'.repeat(8)} } } } } }` };
+const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password' };
+
+interface Row {
+  scenario: string;
+  stack: string;
+  result?: LoadResult;
+  peakRssMb?: number;
+  note?: string;
+}
+const rows: Row[] = [];
+const ratios: string[] = [];
+const targets: Array<{ target: string; value: string; met: boolean }> = [];
+
+const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+const log = (...parts: unknown[]) => console.error('[bench]', ...parts);
+
+async function warmAndLoad(url: string, body: unknown, headers: Record<string, string> = {}, connections = SIZE.connections): Promise<LoadResult> {
+  await load({ url, body, headers, connections, seconds: 1 }); // warm-up (JIT, caches)
+  return load({ url, body, headers, connections, seconds: SIZE.seconds });
+}
+
+async function baseline(name: string, file: string, body: unknown, headers: Record<string, string> = {}): Promise<LoadResult> {
+  const port = await freePort();
+  const server = await startProcess(name, ['--import', 'tsx', `bench/baselines/${file}`, String(port)], {}, port);
+  try {
+    const check = await post(server.url, body, headers);
+    if (check.status !== 200 || check.json.errors) throw new Error(`${name} answered ${JSON.stringify(check.json)}`);
+    const result = await warmAndLoad(server.url, body, headers);
+    rows.push({ scenario: body === TYPENAME ? '`{ __typename }` unauthenticated' : 'authenticated `Me`', stack: name, result, peakRssMb: mb(memoryOf(server.child.pid!).peak) });
+    return result;
+  } finally {
+    await server.stop();
+  }
+}
+
+async function startBastion(dataDir: string): Promise<RunningServer> {
+  const port = await freePort();
+  return startProcess(
+    'Bastion',
+    ['dist/src/main.js'],
+    {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      JWT_SECRET: randomUUID() + randomUUID(),
+      METRICS_TOKEN: randomUUID(),
+      LOG_LEVEL: 'info', // the runner waits for the "listening" line
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      // Everything stays on; the limits are only raised so that the load itself is not refused.
+      RATE_LIMIT_PER_MINUTE: '10000000',
+      RATE_LIMITS: 'Mutation.createReport=100000000/60,Mutation.login=100000000/60,Mutation.createExport=1000/3600',
+    },
+    port,
+  );
+}
+
+async function signIn(url: string, login: string, password: string): Promise<string> {
+  const res = await post(url, { query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { login, password } } });
+  if (!res.json.data?.login) throw new Error(`login failed: ${JSON.stringify(res.json)}`);
+  return res.json.data.login.accessToken as string;
+}
+
+/** Inserts reports straight into the database, in batches (seeding is not what is measured). */
+async function seedReports(dataDir: string, authorId: string, count: number): Promise<void> {
+  const db = await openDatabase({ dataDir });
+  try {
+    const existing = await db.prisma.report.count();
+    const statuses = ['DRAFT', 'PUBLISHED', 'ARCHIVED'];
+    for (let done = existing; done < count; ) {
+      const batch = Math.min(1000, count - done);
+      const base = Date.now() - (count - done) * 1000;
+      await db.prisma.report.createMany({
+        data: Array.from({ length: batch }, (_, i) => {
+          const title = `Report ${done + i} =SUM(A1)`;
+          const body = `Body of report ${done + i}, with a comma, and "quotes".`;
+          return {
+            authorId,
+            title,
+            body,
+            searchText: `${title}\n${body}`.toLowerCase(),
+            status: statuses[(done + i) % 3]!,
+            tagsJson: JSON.stringify(['bench', `t${(done + i) % 10}`]),
+            createdAt: new Date(base + i * 1000),
+          };
+        }),
+      });
+      done += batch;
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+async function bastionScenarios(): Promise<{ me: LoadResult }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bastion-bench-'));
+  const server = await startBastion(dataDir);
+  const pid = server.child.pid!;
+  try {
+    const url = server.url;
+    const user = { email: 'bench@example.com', username: 'bench', password: 'bench-password-123' };
+    const registered = await post(url, { query: 'mutation($i: RegisterInput!) { register(input: $i) { user { id } } }', variables: { i: user } });
+    const userId = registered.json.data.register.user.id as string;
+    const token = await signIn(url, user.email, user.password);
+    const adminToken = await signIn(url, ADMIN.email, ADMIN.password);
+    const auth = { authorization: `Bearer ${token}` };
+
+    const measure = async (scenario: string, body: unknown, headers: Record<string, string> = {}, note?: string) => {
+      const result = await warmAndLoad(url, body, headers);
+      rows.push({ scenario, stack: 'Bastion', result, peakRssMb: mb(memoryOf(pid).rss), note });
+      return result;
+    };
+
+    log('Bastion: Me');
+    const me = await measure('authenticated `Me`', ME_QUERY, auth);
+    log('Bastion: __typename');
+    await measure('`{ __typename }` unauthenticated', TYPENAME);
+    log('Bastion: refused deep query');
+    await measure('10-level deep query, refused by validation', DEEP_QUERY, auth, 'status 400 by design');
+
+    log(`Bastion: seeding ${SIZE.reports} reports`);
+    await seedReports(dataDir, userId, SIZE.reports);
+    await measure(`\`Reports(first: 20)\` with authors, over ${SIZE.reports.toLocaleString('en')} reports`, REPORTS_QUERY, auth);
+    log('Bastion: CreateReport');
+    await measure('`CreateReport`', { query: 'mutation($i: CreateReportInput!) { createReport(input: $i) { id } }', variables: { i: { title: 'Bench', body: 'x', tags: ['a', 'b'] } } }, auth);
+
+    log('Bastion: Login');
+    const loginBody = { query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { login: user.email, password: user.password } } };
+    const logins = await load({ url, body: loginBody, connections: 4, seconds: Math.max(2, SIZE.seconds / 2) });
+    rows.push({ scenario: '`Login` (argon2id)', stack: 'Bastion', result: logins, note: `${Math.round(logins.requestsPerSecond)} logins/s` });
+
+    log('Bastion: Me during a login burst');
+    const during = load({ url, body: ME_QUERY, headers: auth, connections: SIZE.connections, seconds: 3 });
+    await new Promise((r) => setTimeout(r, 500));
+    const burst = await Promise.all(Array.from({ length: SIZE.loginBurst }, () => post(url, loginBody)));
+    const burstOk = burst.filter((r) => r.json.data?.login).length;
+    const meDuringBurst = await during;
+    rows.push({ scenario: `\`Me\` during a burst of ${SIZE.loginBurst} logins`, stack: 'Bastion', result: meDuringBurst, note: `${burstOk}/${SIZE.loginBurst} logins succeeded` });
+    targets.push({ target: `other requests' p99 < 50 ms during a ${SIZE.loginBurst}-login burst`, value: `${meDuringBurst.p99} ms`, met: meDuringBurst.p99 < 50 });
+
+    log(`Bastion: fan-out to ${SIZE.subscribers} subscribers`);
+    const fanOutMs = await fanOut(url, adminToken, SIZE.subscribers);
+    rows.push({ scenario: `WebSocket fan-out: one alert to ${SIZE.subscribers.toLocaleString('en')} subscribers`, stack: 'Bastion', note: `last delivery after ${fanOutMs.toFixed(1)} ms`, peakRssMb: mb(memoryOf(pid).rss) });
+    targets.push({ target: `fan-out to ${SIZE.subscribers} subscribers < 250 ms`, value: `${fanOutMs.toFixed(1)} ms`, met: fanOutMs < 250 });
+
+    log(`Bastion: export of ${SIZE.exportRows} reports`);
+    await seedReports(dataDir, userId, SIZE.exportRows);
+    const exported = await exportAndDownload(url, token, pid);
+    rows.push({
+      scenario: `\`CreateExport\` + download of ${SIZE.exportRows.toLocaleString('en')} reports (CSV)`,
+      stack: 'Bastion',
+      note: `${(exported.ms / 1000).toFixed(2)} s, ${mb(exported.bytes)} MB file, RSS growth ${mb(exported.rssGrowth)} MB`,
+      peakRssMb: mb(exported.peakRss),
+    });
+    targets.push({ target: `export of ${SIZE.exportRows} rows: peak RSS growth < 100 MB`, value: `${mb(exported.rssGrowth)} MB`, met: exported.rssGrowth < 100 * 1024 * 1024 });
+    return { me };
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Subscribes `count` graphql-ws clients to alertRaised, raises one alert, and times the last delivery. */
+async function fanOut(url: string, adminToken: string, count: number): Promise<number> {
+  const wsUrl = `${url.replace(/^http/, 'ws')}/graphql`;
+  const clients = Array.from({ length: count }, () =>
+    createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${adminToken}` }, lazy: false, retryAttempts: 0 }),
+  );
+  let delivered = 0;
+  let lastAt = 0;
+  let allDelivered!: () => void;
+  const done = new Promise<void>((resolve) => (allDelivered = resolve));
+  const subscribed = clients.map(
+    (client) =>
+      new Promise<void>((resolve) => {
+        client.on('connected', () => setTimeout(resolve, 0));
+        client.subscribe(
+          { query: 'subscription { alertRaised { id } }' },
+          {
+            next: () => {
+              lastAt = performance.now();
+              if (++delivered === count) allDelivered();
+            },
+            error: (error) => log('subscriber error', error),
+            complete: () => undefined,
+          },
+        );
+      }),
+  );
+  await Promise.all(subscribed);
+  await new Promise((r) => setTimeout(r, 500)); // every subscribe message has reached the server
+  const started = performance.now();
+  const raised = await post(url, { query: 'mutation { raiseAlert(input: {severity: WARNING, kind: "BENCH", message: "fan-out"}) { id } }' }, { authorization: `Bearer ${adminToken}` });
+  if (raised.json.errors) throw new Error(`raiseAlert failed: ${JSON.stringify(raised.json.errors)}`);
+  await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+  await Promise.all(clients.map((c) => c.dispose()));
+  if (delivered < count) throw new Error(`only ${delivered}/${count} subscribers got the alert`);
+  return lastAt - started;
+}
+
+async function exportAndDownload(url: string, token: string, pid: number): Promise<{ ms: number; bytes: number; rssGrowth: number; peakRss: number }> {
+  const auth = { authorization: `Bearer ${token}` };
+  const before = memoryOf(pid).rss;
+  const stopSampling = sampleRss(pid);
+  const started = performance.now();
+  const created = await post(url, { query: 'mutation { createExport(input: {kind: REPORTS, format: CSV}) { id } }' }, auth);
+  if (created.json.errors) throw new Error(`createExport failed: ${JSON.stringify(created.json.errors)}`);
+  const id = created.json.data.createExport.id as string;
+  let downloadUrl: string | null = null;
+  while (!downloadUrl) {
+    const res = await post(url, { query: 'query($id: ID!) { export(id: $id) { status downloadUrl rowCount } }', variables: { id } }, auth);
+    const status = res.json.data?.export?.status;
+    if (status === 'FAILED') throw new Error('export failed');
+    downloadUrl = status === 'READY' ? res.json.data.export.downloadUrl : null;
+    if (!downloadUrl) await new Promise((r) => setTimeout(r, 100));
+  }
+  const response = await fetch(downloadUrl);
+  let bytes = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
+  const ms = performance.now() - started;
+  const peakRss = stopSampling();
+  return { ms, bytes, rssGrowth: Math.max(0, peakRss - before), peakRss };
+}
+
+function ratio(a: LoadResult, b: LoadResult): string {
+  return (a.requestsPerSecond / b.requestsPerSecond).toFixed(2);
+}
+
+function report(started: Date): string {
+  const fmt = (n: number) => Math.round(n).toLocaleString('en');
+  const lines = [
+    '# Benchmarks',
+    '',
+    `Run with \`npm run bench\`${quick ? ' --quick (a smoke run: figures are not meaningful)' : ''} on ${started.toISOString().slice(0, 10)}.`,
+    '',
+    `- Machine: ${os.cpus().length} cores, ${mb(os.totalmem()) / 1024 > 1 ? `${Math.round(os.totalmem() / 1024 ** 3)} GiB` : `${mb(os.totalmem())} MB`}; ${machineDescription()}.`,
+    `- Node ${process.version}; load by autocannon, ${SIZE.connections} connections, ${SIZE.seconds} s per scenario after a 1 s warm-up.`,
+    '- Bastion runs as built (`dist/`), in production mode, on the embedded SQLite default, with every security layer on',
+    '  (rate limits raised only so that the load is not refused). Baselines serve the same SDL with a constant `me`.',
+    '- Compare figures as ratios within this run: absolute numbers move with the machine.',
+    '',
+    '| scenario | stack | requests/s | p50 ms | p99 ms | RSS MB | note |',
+    '|---|---|---:|---:|---:|---:|---|',
+    ...rows.map((r) =>
+      `| ${r.scenario} | ${r.stack} | ${r.result ? fmt(r.result.requestsPerSecond) : ''} | ${r.result?.p50 ?? ''} | ${r.result?.p99 ?? ''} | ${r.peakRssMb ?? ''} | ${[r.note, r.result && (r.result.errors || r.result.non2xx) ? `${r.result.errors} errors, ${r.result.non2xx} non-2xx` : ''].filter(Boolean).join('; ')} |`,
+    ),
+    '',
+    '## Ratios (same run)',
+    '',
+    ...ratios.map((r) => `- ${r}`),
+    '',
+    '## Targets',
+    '',
+    '| target | measured | met |',
+    '|---|---|---|',
+    ...targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? 'yes' : '**no**'} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  pinSelf();
+  log('building dist/');
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+
+  const typicalToken = await new SignJWT({ role: 'USER' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('2h').sign(new TextEncoder().encode(BASELINE_JWT_SECRET));
+  const auth = { authorization: `Bearer ${typicalToken}` };
+  log('baseline: raw node:http');
+  const raw = await baseline('raw `node:http`', 'raw.ts', ME_QUERY, auth);
+  log('baseline: Apollo on Express');
+  const express = await baseline('Apollo 5 on Express 5, no security', 'apolloExpress.ts', ME_QUERY, auth);
+  log('baseline: typical secured stack');
+  const typical = await baseline('Apollo 5 on Express 5 + jose + shield + rate limit + depth limit', 'typicalSecured.ts', ME_QUERY, auth);
+  log('baseline: Apollo on Fastify');
+  const fastify = await baseline('Apollo 5 on Fastify 5, no security', 'apolloFastify.ts', ME_QUERY, auth);
+  await baseline('Apollo 5 on Fastify 5, no security', 'apolloFastify.ts', TYPENAME);
+
+  const { me } = await bastionScenarios();
+
+  ratios.push(`Bastion \`Me\` / typical secured stack: **${ratio(me, typical)}×**`);
+  ratios.push(`Bastion \`Me\` / Apollo on Fastify, no security: **${ratio(me, fastify)}×**`);
+  ratios.push(`Bastion \`Me\` / Apollo on Express, no security: **${ratio(me, express)}×**`);
+  ratios.push(`Bastion \`Me\` / raw node:http: ${ratio(me, raw)}×`);
+  ratios.push(`Apollo on Fastify / Apollo on Express (no security): ${ratio(fastify, express)}×`);
+  targets.unshift(
+    { target: 'Bastion `Me` ≥ 2.5× the typical secured stack', value: `${ratio(me, typical)}×`, met: me.requestsPerSecond >= 2.5 * typical.requestsPerSecond },
+    { target: 'Bastion `Me` ≥ 0.75× bare Apollo on Fastify (stretch: ≥ 1.0×)', value: `${ratio(me, fastify)}×`, met: me.requestsPerSecond >= 0.75 * fastify.requestsPerSecond },
+    { target: 'Bastion `Me` p99 < 25 ms at 50 connections', value: `${me.p99} ms`, met: me.p99 < 25 },
+  );
+
+  writeFileSync(outFile, report(started));
+  log(`wrote ${outFile}`);
+  console.log(report(started));
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

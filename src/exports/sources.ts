@@ -1,0 +1,84 @@
+import type { Database } from '../db/database.js';
+import { NEWEST_FIRST, afterCursor, type Cursor } from '../graphql/pagination.js';
+import { reportWhere, type ReportFilter } from '../reports/filter.js';
+import type { ExportRow } from './formats.js';
+
+/** Rows per database round trip: memory holds one batch, whatever the export's size. */
+export const BATCH_SIZE = 1000;
+
+/** An export's rows, newest first, read in keyset batches; `columns` fixes the CSV header order. */
+export interface RowSource {
+  columns: readonly string[];
+  batches(): AsyncGenerator<ExportRow[]>;
+}
+
+/** What a REPORTS export was created with: the caller's filter and the author they were limited to. */
+export interface ReportsScope {
+  filter: ReportFilter | null;
+  /** Null when the creator could read everyone's reports (ANALYST, ADMIN). */
+  author: string | null;
+}
+
+/** Keyset pagination over (createdAt, id): stable while rows are added or removed meanwhile. */
+async function* keysetBatches<T extends Cursor>(fetch: (after: ReturnType<typeof afterCursor>) => Promise<T[]>): AsyncGenerator<T[]> {
+  let cursor: Cursor | undefined;
+  for (;;) {
+    const rows = await fetch(afterCursor(cursor));
+    if (rows.length > 0) yield rows;
+    if (rows.length < BATCH_SIZE) return;
+    cursor = rows.at(-1);
+  }
+}
+
+const REPORT_COLUMNS = ['id', 'title', 'status', 'tags', 'authorId', 'createdAt', 'updatedAt', 'body', 'data'] as const;
+
+export function reportsSource(db: Database, scope: ReportsScope): RowSource {
+  const where = reportWhere(scope.filter, scope.author, db.provider);
+  return {
+    columns: REPORT_COLUMNS,
+    async *batches() {
+      for await (const rows of keysetBatches((after) =>
+        db.prisma.report.findMany({ where: { AND: [where, after] }, orderBy: NEWEST_FIRST, take: BATCH_SIZE }),
+      )) {
+        yield rows.map((r) => ({
+          id: r.id,
+          title: r.title,
+          status: r.status,
+          tags: JSON.parse(r.tagsJson) as unknown,
+          authorId: r.authorId,
+          createdAt: r.createdAt.toISOString(),
+          updatedAt: r.updatedAt.toISOString(),
+          body: r.body,
+          data: r.dataJson === null ? null : (JSON.parse(r.dataJson) as unknown),
+        }));
+      }
+    },
+  };
+}
+
+const AUDIT_COLUMNS = ['id', 'createdAt', 'action', 'outcome', 'actorId', 'targetType', 'targetId', 'ip', 'requestId', 'count', 'detail'] as const;
+
+export function auditSource(db: Database): RowSource {
+  return {
+    columns: AUDIT_COLUMNS,
+    async *batches() {
+      for await (const rows of keysetBatches((after) =>
+        db.prisma.auditEvent.findMany({ where: after, orderBy: NEWEST_FIRST, take: BATCH_SIZE }),
+      )) {
+        yield rows.map((e) => ({
+          id: e.id,
+          createdAt: e.createdAt.toISOString(),
+          action: e.action,
+          outcome: e.outcome,
+          actorId: e.actorId,
+          targetType: e.targetType,
+          targetId: e.targetId,
+          ip: e.ip,
+          requestId: e.requestId,
+          count: e.count,
+          detail: e.detail === null ? null : (JSON.parse(e.detail) as unknown),
+        }));
+      }
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { TrustedDocuments } from '../security/trustedDocuments.js';
+import { sendError } from './server.js';
+
+/**
+ * Before Apollo runs: replace a trusted operation's hash with its document, or refuse it.
+ * POST bodies are rewritten in place; GET requests get their query string rewritten (the Apollo
+ * integration reads it from the URL).
+ */
+export function enforceTrustedDocuments(trusted: TrustedDocuments, request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+  if (request.method === 'POST') {
+    const body = request.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined; // Apollo refuses these itself
+    const source = body as Record<string, unknown>;
+    const resolution = trusted.resolve(source);
+    if (!resolution.ok) return refuse(reply, resolution.code, resolution.message);
+    source['query'] = resolution.query;
+    delete source['documentId'];
+    stripPersistedQuery(source);
+    return undefined;
+  }
+  const url = new URL(request.url, 'http://localhost');
+  const params = url.searchParams;
+  if (!params.has('query') && !params.has('documentId') && !params.has('extensions')) return undefined; // landing page
+  let extensions: unknown;
+  try {
+    extensions = params.has('extensions') ? JSON.parse(params.get('extensions')!) : undefined;
+  } catch {
+    extensions = undefined;
+  }
+  const resolution = trusted.resolve({ query: params.get('query') ?? undefined, documentId: params.get('documentId') ?? undefined, extensions });
+  if (!resolution.ok) return refuse(reply, resolution.code, resolution.message);
+  params.set('query', resolution.query);
+  params.delete('documentId');
+  if (extensions && typeof extensions === 'object') {
+    stripPersistedQuery({ extensions });
+    params.set('extensions', JSON.stringify(extensions));
+  }
+  request.raw.url = `${url.pathname}?${params.toString()}`;
+  return undefined;
+}
+
+function stripPersistedQuery(source: { extensions?: unknown }): void {
+  const extensions = source.extensions as Record<string, unknown> | undefined;
+  if (extensions && typeof extensions === 'object') delete extensions['persistedQuery'];
+}
+
+function refuse(reply: FastifyReply, code: 'PERSISTED_QUERY_NOT_FOUND' | 'FORBIDDEN', message: string): FastifyReply {
+  // APQ clients expect PERSISTED_QUERY_NOT_FOUND with 200 (they then retry with the full text).
+  return sendError(reply, code === 'FORBIDDEN' ? 403 : 200, code, message);
+}

@@ -1,0 +1,111 @@
+import type { Database } from '../db/database.js';
+import { isRecordNotFound } from '../db/errors.js';
+import { forbidden, notFound } from '../errors.js';
+import type { Report } from '../generated/prisma-sqlite/client.js';
+import type { Viewer } from '../graphql/context.js';
+import { NEWEST_FIRST, afterCursor, decodeCursor, pageSize, toConnection, type Connection } from '../graphql/pagination.js';
+import { readableAuthor, reportWhere, type ReportFilter } from './filter.js';
+import { searchTextOf, serializeData, validateBody, validateTags, validateTitle } from './validation.js';
+
+export interface ReportInput {
+  title?: string | null;
+  body?: string | null;
+  status?: string | null;
+  tags?: readonly string[] | null;
+  data?: unknown;
+}
+
+/** The ReportTag rows of a tag list: lower-cased, so the tag filter is case-insensitive. */
+function tagRows(tags: readonly string[]) {
+  return tags.map((tag) => ({ tag: tag.toLowerCase() }));
+}
+
+/**
+ * Reports and their ownership rules: a USER reads and changes only their own (anyone else's reads
+ * as NOT_FOUND); ANALYST and ADMIN read all; only the author or an ADMIN changes one.
+ */
+export class ReportsService {
+  constructor(private readonly db: Database) {}
+
+  private get prisma() {
+    return this.db.prisma;
+  }
+
+  async list(viewer: Viewer, first: number | null | undefined, after: string | null | undefined, filter: ReportFilter | null | undefined): Promise<Connection<Report>> {
+    const size = pageSize(first);
+    const cursor = decodeCursor(after);
+    const where = reportWhere(filter, readableAuthor(viewer), this.db.provider);
+    const [rows, totalCount] = await Promise.all([
+      this.prisma.report.findMany({ where: { AND: [where, afterCursor(cursor)] }, orderBy: NEWEST_FIRST, take: size + 1 }),
+      this.prisma.report.count({ where }),
+    ]);
+    return toConnection(rows, size, totalCount);
+  }
+
+  /** A report the viewer may read; missing and unreadable look the same (NOT_FOUND). */
+  async get(viewer: Viewer, id: string): Promise<Report> {
+    const report = await this.prisma.report.findUnique({ where: { id } });
+    const author = readableAuthor(viewer);
+    if (!report || (author !== null && report.authorId !== author)) throw notFound('report');
+    return report;
+  }
+
+  async create(viewer: Viewer, input: ReportInput & { title: string }): Promise<Report> {
+    const title = validateTitle(input.title);
+    const body = validateBody(input.body ?? '');
+    const tags = validateTags(input.tags ?? []);
+    return this.prisma.report.create({
+      data: {
+        authorId: viewer.id,
+        title,
+        body,
+        searchText: searchTextOf(title, body),
+        status: input.status ?? 'DRAFT',
+        tagsJson: JSON.stringify(tags),
+        dataJson: serializeData(input.data),
+        tags: { create: tagRows(tags) },
+      },
+    });
+  }
+
+  /** Only the fields given change; `data: null` clears the data. */
+  async update(viewer: Viewer, id: string, input: ReportInput): Promise<Report> {
+    const current = await this.writable(viewer, id);
+    const title = input.title != null ? validateTitle(input.title) : current.title;
+    const body = input.body != null ? validateBody(input.body) : current.body;
+    const tags = input.tags != null ? validateTags(input.tags) : undefined;
+    try {
+      return await this.prisma.report.update({
+        where: { id },
+        data: {
+          title,
+          body,
+          searchText: searchTextOf(title, body),
+          ...(input.status != null ? { status: input.status } : {}),
+          ...(input.data !== undefined ? { dataJson: serializeData(input.data) } : {}),
+          ...(tags ? { tagsJson: JSON.stringify(tags), tags: { deleteMany: {}, create: tagRows(tags) } } : {}),
+        },
+      });
+    } catch (error) {
+      if (isRecordNotFound(error)) throw notFound('report'); // deleted meanwhile
+      throw error;
+    }
+  }
+
+  async delete(viewer: Viewer, id: string): Promise<boolean> {
+    await this.writable(viewer, id);
+    const { count } = await this.prisma.report.deleteMany({ where: { id } });
+    if (count === 0) throw notFound('report');
+    return true;
+  }
+
+  /**
+   * The report if the viewer may change it. A reader who is neither the author nor an ADMIN (an
+   * ANALYST) gets FORBIDDEN: they can see the report, so NOT_FOUND would hide nothing.
+   */
+  private async writable(viewer: Viewer, id: string): Promise<Report> {
+    const report = await this.get(viewer, id);
+    if (report.authorId !== viewer.id && viewer.role !== 'ADMIN') throw forbidden('only the author or an ADMIN may change this report');
+    return report;
+  }
+}

@@ -1,0 +1,229 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createStorage,
+  errorCodes,
+  LOGIN,
+  loginAdmin,
+  register,
+  skipSuite,
+  testDb,
+  TestServer,
+  type TestStorage,
+} from '../helpers/server.js';
+
+/*
+ * Several instances on PostgreSQL + Redis behave as one server. Runs on the PostgreSQL leg, against
+ * the local Redis with a key prefix of its own, and against a redis-server it starts and kills.
+ */
+const onPostgres = testDb() === 'postgres' && !skipSuite();
+const SHARED_SECRET = randomBytes(32).toString('hex');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const readiness = async (server: TestServer) => {
+  const res = await fetch(`${server.url}/ready`);
+  return { status: res.status, body: (await res.json()) as Record<string, string> };
+};
+
+describe.runIf(onPostgres)('scale-out: two instances on one PostgreSQL database and one Redis', () => {
+  let storage: TestStorage;
+  let a: TestServer;
+  let b: TestServer;
+  beforeAll(async () => {
+    storage = await createStorage();
+    const env = { JWT_SECRET: SHARED_SECRET, REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: `bastion-test-${randomBytes(4).toString('hex')}:` };
+    a = await TestServer.start(env, storage);
+    b = await TestServer.start(env, storage);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await storage?.dispose();
+  });
+
+  it('a token issued by A works on B', async () => {
+    const user = await register(a);
+    const res = await b.gql<{ me: { id: string } }>('{ me { id } }', undefined, { token: user.accessToken });
+    expect(res.body.data?.me.id).toBe(user.user.id);
+  });
+
+  it('login failures are counted across instances', async () => {
+    const user = await register(a);
+    for (let i = 0; i < 5; i++) {
+      const server = i % 2 === 0 ? a : b;
+      expect(errorCodes((await server.gql(LOGIN, { input: { login: user.user.email, password: `wrong-password-${i}` } })).body)).toEqual(['UNAUTHENTICATED']);
+    }
+    const locked = await a.gql(LOGIN, { input: { login: user.user.email, password: user.password } });
+    expect(errorCodes(locked.body)).toEqual(['RATE_LIMITED']);
+    const lockedOnB = await b.gql(LOGIN, { input: { login: user.user.email, password: user.password } });
+    expect(errorCodes(lockedOnB.body)).toEqual(['RATE_LIMITED']);
+  });
+
+  it('an alert raised on A reaches a subscriber on B', async () => {
+    const admin = await loginAdmin(a);
+    const client = b.wsClient(admin.accessToken);
+    try {
+      const received = new Promise<{ data?: { alertRaised?: { kind: string } } }>((resolve, reject) => {
+        client.subscribe({ query: 'subscription { alertRaised { id kind message } }' }, { next: (v) => resolve(v as never), error: reject, complete: () => undefined });
+      });
+      await new Promise((r) => setTimeout(r, 300)); // the subscription is registered on B
+      const raised = await a.gql('mutation { raiseAlert(input: {severity: WARNING, kind: "CROSS_INSTANCE", message: "from A"}) { id } }', undefined, { token: admin.accessToken });
+      expect(raised.body.errors).toBeUndefined();
+      const event = await received;
+      expect(event.data?.alertRaised?.kind).toBe('CROSS_INSTANCE');
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('a logout on A is refused on B at once (the revocation cache is invalidated everywhere)', async () => {
+    const user = await register(a);
+    // Warm B's cache first, so only the invalidation can make B refuse.
+    expect((await b.gql('{ me { id } }', undefined, { token: user.accessToken })).status).toBe(200);
+    await a.gql('mutation { logout }', undefined, { token: user.accessToken });
+    await waitFor(async () => (await b.gql('{ me { id } }', undefined, { token: user.accessToken })).status === 401, 2000);
+  });
+
+  it('an export created on A downloads from B', async () => {
+    const user = await register(a);
+    await a.gql('mutation { createReport(input: {title: "shared"}) { id } }', undefined, { token: user.accessToken });
+    const created = await a.gql<{ createExport: { id: string } }>('mutation { createExport(input: {kind: REPORTS, format: NDJSON}) { id } }', undefined, { token: user.accessToken });
+    const id = created.body.data!.createExport.id;
+    let downloadUrl: string | null = null;
+    await waitFor(async () => {
+      const res = await b.gql<{ export: { status: string; downloadUrl: string | null } }>('query($id: ID!) { export(id: $id) { status downloadUrl } }', { id }, { token: user.accessToken });
+      downloadUrl = res.body.data?.export.downloadUrl ?? null;
+      return res.body.data?.export.status === 'READY';
+    });
+    const onB = new URL(downloadUrl!);
+    onB.host = new URL(b.url).host;
+    const file = await fetch(onB);
+    expect(file.status).toBe(200);
+    expect(await file.text()).toContain('"title":"shared"');
+  });
+
+  it('the rate-limit counters are shared', async () => {
+    // Both instances see the same overall limit state for one user: counted in Redis.
+    const user = await register(a);
+    const key = `${a.app.services.config.redisPrefix}rl:loginFailures`;
+    expect(key).toContain('bastion-test-');
+    await a.gql(LOGIN, { input: { login: user.user.username, password: 'wrong-password-z' } });
+    const keys = await a.app.services.redis!.commands.keys(`${key}*`);
+    expect(keys.length).toBeGreaterThan(0);
+  });
+});
+
+describe.runIf(onPostgres)('resilience: losing Redis, losing the database', () => {
+  let storage: TestStorage;
+  beforeAll(async () => {
+    storage = await createStorage();
+  });
+  afterAll(() => storage?.dispose());
+
+  function startRedis(port: number): ChildProcess {
+    return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  }
+
+  it('keeps serving without Redis, reports degraded, raises an alert, and recovers', async () => {
+    const port = await freePort();
+    let redis = startRedis(port);
+    await waitFor(async () => new Promise((resolve) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).on('error', () => resolve(false))));
+    const server = await TestServer.start({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: `bastion-test-${randomBytes(4).toString('hex')}:`, RATE_LIMIT_PER_MINUTE: '1000' }, storage);
+    try {
+      const user = await register(server);
+      expect((await readiness(server)).body).toMatchObject({ status: 'ok', redis: 'ok' });
+
+      redis.kill('SIGKILL');
+      await waitFor(async () => (await readiness(server)).body['redis'] === 'down');
+      const ready = await readiness(server);
+      expect(ready).toMatchObject({ status: 200, body: { status: 'degraded', database: 'ok', redis: 'down' } });
+      // Serving goes on: rate limits fall back to the in-process limiter.
+      for (let i = 0; i < 3; i++) {
+        const res = await server.gql<{ me: { id: string } }>('{ me { id } }', undefined, { token: user.accessToken });
+        expect(res.body.data?.me.id).toBe(user.user.id);
+      }
+      await waitFor(async () => {
+        const alerts = await server.app.services.db.prisma.alert.findMany({ where: { kind: 'REDIS_DOWN', status: 'OPEN' } });
+        return alerts.length === 1;
+      });
+
+      redis = startRedis(port);
+      await waitFor(async () => (await readiness(server)).body['redis'] === 'ok', 15_000);
+      expect((await readiness(server)).body).toMatchObject({ status: 'ok' });
+      await waitFor(async () => (await server.app.services.db.prisma.alert.count({ where: { kind: 'REDIS_DOWN', status: 'RESOLVED' } })) === 1);
+    } finally {
+      await server.close();
+      redis.kill('SIGKILL');
+    }
+  });
+
+  it('fails fast while the database is unreachable, answers 503 on /ready, and recovers', async () => {
+    // A TCP proxy in front of PostgreSQL: cutting it is the outage, at the connection level.
+    const target = new URL(storage.env['DATABASE_URL']!);
+    const sockets = new Set<net.Socket>();
+    let proxy = listenProxy();
+    const proxyPort = await new Promise<number>((resolve) => proxy.once('listening', () => resolve((proxy.address() as net.AddressInfo).port)));
+    function listenProxy(port = 0): net.Server {
+      const server = net.createServer((client) => {
+        const upstream = net.connect(Number(target.port || 5432), target.hostname);
+        sockets.add(client).add(upstream);
+        client.pipe(upstream).pipe(client);
+        const drop = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', drop).on('close', drop);
+        upstream.on('error', drop).on('close', drop);
+      });
+      server.listen(port, '127.0.0.1');
+      return server;
+    }
+    const viaProxy = new URL(target);
+    viaProxy.host = `127.0.0.1:${proxyPort}`;
+    const server = await TestServer.start({ DATABASE_URL: viaProxy.toString(), DB_CONNECT_TIMEOUT_MS: '1000', DB_STATEMENT_TIMEOUT_MS: '2000' }, { ...storage, env: { ...storage.env, DATABASE_URL: viaProxy.toString() } });
+    try {
+      const user = await register(server);
+      expect((await readiness(server)).status).toBe(200);
+
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+
+      const started = Date.now();
+      const res = await server.gql('mutation { createReport(input: {title: "during outage"}) { id } }', undefined, { token: user.accessToken });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(errorCodes(res.body)).toEqual(['INTERNAL_SERVER_ERROR']);
+      expect(res.body.errors?.[0]?.message).toMatch(/database/i);
+      const ready = await readiness(server);
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatchObject({ database: 'down' });
+
+      proxy = listenProxy(proxyPort);
+      await waitFor(async () => (await readiness(server)).status === 200, 15_000);
+      const after = await server.gql<{ createReport: { id: string } }>('mutation { createReport(input: {title: "after outage"}) { id } }', undefined, { token: user.accessToken });
+      expect(after.body.data?.createReport.id).toBeTruthy();
+    } finally {
+      await server.close();
+      proxy.close();
+      for (const socket of sockets) socket.destroy();
+    }
+  });
+});
