@@ -47,7 +47,7 @@ const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 const log = (...parts: unknown[]) => console.error('[bench]', ...parts);
 
 async function warmAndLoad(url: string, body: unknown, headers: Record<string, string> = {}, connections = SIZE.connections): Promise<LoadResult> {
-  await load({ url, body, headers, connections, seconds: 1 }); // warm-up (JIT, caches)
+  await load({ url, body, headers, connections, seconds: 3 }); // warm-up (JIT, caches)
   return load({ url, body, headers, connections, seconds: SIZE.seconds });
 }
 
@@ -267,7 +267,7 @@ function report(started: Date): string {
     `Run with \`npm run bench\`${quick ? ' --quick (a smoke run: figures are not meaningful)' : ''} on ${started.toISOString().slice(0, 10)}.`,
     '',
     `- Machine: ${os.cpus().length} cores, ${mb(os.totalmem()) / 1024 > 1 ? `${Math.round(os.totalmem() / 1024 ** 3)} GiB` : `${mb(os.totalmem())} MB`}; ${machineDescription()}.`,
-    `- Node ${process.version}; load by autocannon, ${SIZE.connections} connections, ${SIZE.seconds} s per scenario after a 1 s warm-up.`,
+    `- Node ${process.version}; load by autocannon, ${SIZE.connections} connections, ${SIZE.seconds} s per scenario after a 3 s warm-up.`,
     '- Bastion runs as built (`dist/`), in production mode, on the embedded SQLite default, with every security layer on',
     '  (rate limits raised only so that the load is not refused). Baselines serve the same SDL with a constant `me`.',
     '- Compare figures as ratios within this run: absolute numbers move with the machine.',

@@ -41,7 +41,10 @@ export async function startProcess(name: string, args: string[], env: Record<str
   const started = Date.now();
   while (!output.includes('"msg":"listening"')) {
     if (child.exitCode !== null) throw new Error(`${name} exited:\n${output}`);
-    if (Date.now() - started > 60_000) throw new Error(`${name} did not start:\n${output}`);
+    if (Date.now() - started > 60_000) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not start:\n${output}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -123,7 +123,6 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     validationRules,
     config,
     services,
-    logger,
     maskError: createErrorMasker(logger, config.env),
   });
 

@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/auditLog.js';
 import type { Database, Prisma } from '../db/database.js';
 import type { Metrics } from '../observability/metrics.js';
 import { zeroFilled, type TimeBucket } from './timeBuckets.js';
-import type { TimeRange } from './timeRange.js';
+import type { TimeRange } from '../graphql/timeRange.js';
 
 const REPORT_STATUSES = ['DRAFT', 'PUBLISHED', 'ARCHIVED'] as const;
 

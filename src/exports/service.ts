@@ -8,7 +8,7 @@ import type { Viewer } from '../graphql/context.js';
 import type { Logger } from '../observability/logger.js';
 import { readableAuthor, type ReportFilter } from '../reports/filter.js';
 import type { ExportFormat } from './formats.js';
-import { Leases } from './lease.js';
+import { Leases } from '../db/leases.js';
 import { ExportLinks, InvalidLinkError, type LinkClaims } from './links.js';
 import type { ReportsScope } from './sources.js';
 import { ExportWorker } from './worker.js';

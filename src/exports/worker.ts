@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/auditLog.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../observability/logger.js';
-import type { Leases } from './lease.js';
+import type { Leases } from '../db/leases.js';
 import { ExportInterrupted, produceExport } from './producer.js';
 
 /** A run renews its lease after every batch; a dead instance's exports are free again after this. */

@@ -9,7 +9,7 @@ import { projectRoot } from '../db/projectPaths.js';
 import type { Resolvers } from '../generated/graphql.js';
 import type { LimiterStore } from '../security/limiterStore.js';
 import { applyRateLimitOverrides, createRateLimitDirective } from '../security/rateLimitDirective.js';
-import { createShield } from '../security/shieldRules.js';
+import { shieldMiddleware } from '../security/shieldRules.js';
 
 /** The SDL: every `.graphql` file in schema/, one per domain. */
 export function loadTypeDefs(dir = path.join(projectRoot(), 'schema')): DocumentNode {
@@ -33,7 +33,7 @@ export interface BuildSchemaOptions {
 export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
   const typeDefs = applyRateLimitOverrides(options.typeDefs, options.config.rateLimits);
   const base = makeExecutableSchema({ typeDefs, resolvers: options.resolvers });
-  const shielded = shieldAtSubscribe(base, (schema) => applyMiddleware(schema, createShield(schema, options.config.features)));
+  const shielded = shieldAtSubscribe(base, (schema) => applyMiddleware(schema, shieldMiddleware(schema, options.config.features)));
   const { rateLimitDirectiveTransformer } = createRateLimitDirective(options.limiterStore);
   return rateLimitDirectiveTransformer(shielded);
 }

@@ -45,13 +45,13 @@ export function registerGraphQLRoute(app: FastifyInstance, apollo: ApolloServer<
       if (limited || !services.trustedDocuments) return limited;
       return enforceTrustedDocuments(services.trustedDocuments, request, reply);
     },
-    onSend: async (request, reply, payload) => {
+    onSend: (request, reply, payload, done) => {
       const type = String(reply.getHeader('content-type') ?? '');
       if (type.startsWith('text/html')) {
         reply.header('content-security-policy', LANDING_PAGE_CSP);
-        return payload;
+        return done(null, payload);
       }
-      return typeof payload === 'string' ? withRequestId(payload, request.id) : payload;
+      done(null, typeof payload === 'string' ? withRequestId(payload, request.id) : payload);
     },
     handler,
   });

@@ -1,4 +1,4 @@
-import type { FastifyHelmetOptions } from '@fastify/helmet';
+import helmet from 'helmet';
 
 /** The API's own CSP: it serves JSON, so nothing may load, frame it, or be framed. */
 export const API_CSP = {
@@ -29,16 +29,35 @@ export const LANDING_PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function helmetOptions(production: boolean): FastifyHelmetOptions {
-  return {
-    global: true,
+/**
+ * The security headers of every response, computed once by helmet at start. Per request they are
+ * copied onto the reply: helmet itself would rebuild them for every response (measured at ~6 % of
+ * a small query's CPU time).
+ */
+export function securityHeaders(production: boolean): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const collector = {
+    setHeader: (name: string, value: string) => void (headers[name.toLowerCase()] = String(value)),
+    removeHeader: () => undefined,
+  };
+  const middleware = helmet({
     contentSecurityPolicy: { useDefaults: false, directives: API_CSP },
     // HSTS only in production, where TLS terminates in front of the server.
-    hsts: production ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    frameguard: { action: 'deny' },
+    strictTransportSecurity: production ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    xFrameOptions: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
     crossOriginResourcePolicy: { policy: 'same-origin' },
-  };
+    // Headers for HTML documents or long-gone browsers: a JSON API has no use for them, and each
+    // one is bytes on every response.
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
+  });
+  middleware({} as never, collector as never, () => undefined);
+  return headers;
 }
 
 /** Whether an Origin is allowed by a CORS list; `http://localhost:*` matches any port. */

@@ -20,7 +20,6 @@ import { MAX_VALIDATION_ERRORS, VALIDATION_OPTIONS } from '../graphql/apollo.js'
 import type { GraphQLContext, RequestInfo, Viewer } from '../graphql/context.js';
 import { Loaders } from '../graphql/loaders.js';
 import { authenticate } from '../identity/authenticate.js';
-import type { Logger } from '../observability/logger.js';
 import { ipMatcher } from '../security/ipList.js';
 import type { Services } from '../services.js';
 import { originAllowed } from './headers.js';
@@ -38,7 +37,6 @@ export interface WebSocketOptions {
   validationRules: ValidationRule[];
   config: Config;
   services: Services;
-  logger: Logger;
   maskError: MaskError;
 }
 
@@ -50,7 +48,7 @@ export interface WebSocketOptions {
  * rate limited and audited.
  */
 export function attachWebSocket(options: WebSocketOptions) {
-  const { config, services, logger } = options;
+  const { config, services } = options;
   const trusted = config.trustedProxies.length > 0 ? proxyAddr.compile(config.trustedProxies) : () => false;
   const clientIp = (req: IncomingMessage) => proxyAddr(req, trusted);
   const denied = ipMatcher(config.ipDenyList);

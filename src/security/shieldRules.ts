@@ -1,4 +1,5 @@
 import { isObjectType, type GraphQLSchema } from 'graphql';
+import type { IMiddlewareFieldMap } from 'graphql-middleware';
 import { allow, and, deny, rule, shield, type IRules } from 'graphql-shield';
 import type { FeatureName } from '../config/config.js';
 import { featureDisabled, forbidden, unauthenticated } from '../errors.js';
@@ -31,7 +32,8 @@ function hasRole(role: Role): IRule {
 
 /** The object is the viewer (or the user this request just signed in as), or the viewer has the role. */
 function selfOr(role: Role): IRule {
-  return rule(`selfOr:${role}`, { cache: 'strict' })((parent: { id?: string }, _args, ctx: GraphQLContext) => {
+  // No cache: the check is cheap, and shield's 'strict' cache hashes the whole parent object.
+  return rule(`selfOr:${role}`, { cache: 'no_cache' })((parent: { id?: string }, _args, ctx: GraphQLContext) => {
     if (parent.id !== undefined && (parent.id === ctx.viewer?.id || parent.id === ctx.signedInAs)) return true;
     if (ctx.viewer && roleAtLeast(ctx.viewer.role, role)) return true;
     return ctx.viewer ? forbidden() : unauthenticated();
@@ -75,24 +77,33 @@ export function buildRuleTree(schema: GraphQLSchema, features: Record<FeatureNam
     const fields: Record<string, IRule> = {};
     for (const field of Object.values(type.getFields())) {
       const policy = policyOf(schema, field);
-      if (isRootType(type.name)) {
-        fields[field.name] = ruleFor(policy);
-      } else if (policy.selfOr || policy.requires || policy.feature) {
-        fields[field.name] = ruleFor(policy);
-      } else {
-        fields[field.name] = allow;
-      }
+      const declared = isRootType(type.name) || policy.selfOr || policy.requires || policy.feature;
+      fields[field.name] = declared ? ruleFor(policy) : allow;
     }
     tree[type.name] = fields;
   }
   return tree;
 }
 
-export function createShield(schema: GraphQLSchema, features: Record<FeatureName, boolean>) {
-  return shield(buildRuleTree(schema, features) as IRules, {
+/**
+ * Shield's middleware for the schema, minus the fields whose rule is `allow`: those follow their
+ * parent, and leaving them unwrapped keeps their resolvers synchronous (shield wraps every field in
+ * an async function). Every other field, including any the tree does not name, keeps its wrapper,
+ * so the fallback still denies.
+ */
+export function shieldMiddleware(schema: GraphQLSchema, features: Record<FeatureName, boolean>): Record<string, IMiddlewareFieldMap> {
+  const tree = buildRuleTree(schema, features);
+  const generator = shield(tree as IRules, {
     fallbackRule: deny,
     // Resolver errors pass through; formatError masks anything that is not a deliberate error.
     allowExternalErrors: true,
     fallbackError: () => forbidden(),
   });
+  const middleware = generator.generate(schema) as Record<string, IMiddlewareFieldMap>;
+  for (const [typeName, fields] of Object.entries(tree)) {
+    for (const [fieldName, fieldRule] of Object.entries(fields)) {
+      if (fieldRule === allow) delete middleware[typeName]?.[fieldName];
+    }
+  }
+  return middleware;
 }

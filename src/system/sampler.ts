@@ -1,5 +1,5 @@
 import type { Database } from '../db/database.js';
-import { Leases } from '../exports/lease.js';
+import { Leases } from '../db/leases.js';
 import type { MetricSample } from '../generated/prisma-sqlite/client.js';
 import type { PubSub } from '../messaging/pubsub.js';
 import type { Logger } from '../observability/logger.js';

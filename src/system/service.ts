@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { resolveRange } from '../analytics/timeRange.js';
+import { resolveRange } from '../graphql/timeRange.js';
 import type { Diagnostics, MaintenanceResult, MaintenanceTask, SystemStatus, TimeRangeInput } from '../generated/graphql.js';
 import type { MetricSample } from '../generated/prisma-sqlite/client.js';
 import type { Services } from '../services.js';

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, errorCodes, LOGIN, loginAdmin, register, skipSuite, TestServer, userWithRole, type Session } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 
 const ALERT_FIELDS = 'id severity kind message status value threshold createdAt acknowledgedAt resolvedAt';
 const RAISE = `mutation Raise($input: RaiseAlertInput!) { raiseAlert(input: $input) { ${ALERT_FIELDS} } }`;
@@ -26,17 +27,6 @@ interface Alert {
 
 let kindCounter = 0;
 const uniqueKind = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${kindCounter++}`.toUpperCase();
-
-/** Polls until `read` returns a value that passes `done`, or fails after `ms`. */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** A live subscription: its events so far, its errors, and a way to wait for the next event. */
 interface Subscription {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/process.js';
 import { createStorage, errorCodes, loginAdmin, register, skipSuite, testDb, TestServer, type Session } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
 const promtoolAvailable = spawnSync('promtool', ['--version']).status === 0;
@@ -39,17 +40,6 @@ const DIAGNOSTICS = /* GraphQL */ `
 
 async function scrape(server: TestServer, token?: string): Promise<Response> {
   return fetch(`${server.url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-}
-
-/** Polls until `read` returns a value that passes `done`, or fails after `ms`. */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe.skipIf(skipSuite())('observability: /metrics', () => {

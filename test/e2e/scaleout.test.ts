@@ -13,6 +13,7 @@ import {
   TestServer,
   type TestStorage,
 } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 
 /*
  * Several instances on PostgreSQL + Redis behave as one server. Runs on the PostgreSQL leg, against
@@ -30,13 +31,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Waits until `check` answers true. */
+const until = (check: () => Promise<boolean>, ms?: number) => eventually(check, Boolean, ms);
 
 const readiness = async (server: TestServer) => {
   const res = await fetch(`${server.url}/ready`);
@@ -99,7 +95,7 @@ describe.runIf(onPostgres)('scale-out: two instances on one PostgreSQL database 
     // Warm B's cache first, so only the invalidation can make B refuse.
     expect((await b.gql('{ me { id } }', undefined, { token: user.accessToken })).status).toBe(200);
     await a.gql('mutation { logout }', undefined, { token: user.accessToken });
-    await waitFor(async () => (await b.gql('{ me { id } }', undefined, { token: user.accessToken })).status === 401, 2000);
+    await until(async () => (await b.gql('{ me { id } }', undefined, { token: user.accessToken })).status === 401, 2000);
   });
 
   it('an export created on A downloads from B', async () => {
@@ -108,7 +104,7 @@ describe.runIf(onPostgres)('scale-out: two instances on one PostgreSQL database 
     const created = await a.gql<{ createExport: { id: string } }>('mutation { createExport(input: {kind: REPORTS, format: NDJSON}) { id } }', undefined, { token: user.accessToken });
     const id = created.body.data!.createExport.id;
     let downloadUrl: string | null = null;
-    await waitFor(async () => {
+    await until(async () => {
       const res = await b.gql<{ export: { status: string; downloadUrl: string | null } }>('query($id: ID!) { export(id: $id) { status downloadUrl } }', { id }, { token: user.accessToken });
       downloadUrl = res.body.data?.export.downloadUrl ?? null;
       return res.body.data?.export.status === 'READY';
@@ -145,14 +141,14 @@ describe.runIf(onPostgres)('resilience: losing Redis, losing the database', () =
   it('keeps serving without Redis, reports degraded, raises an alert, and recovers', async () => {
     const port = await freePort();
     let redis = startRedis(port);
-    await waitFor(async () => new Promise((resolve) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).on('error', () => resolve(false))));
+    await until(async () => new Promise((resolve) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).on('error', () => resolve(false))));
     const server = await TestServer.start({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: `bastion-test-${randomBytes(4).toString('hex')}:`, RATE_LIMIT_PER_MINUTE: '1000' }, storage);
     try {
       const user = await register(server);
       expect((await readiness(server)).body).toMatchObject({ status: 'ok', redis: 'ok' });
 
       redis.kill('SIGKILL');
-      await waitFor(async () => (await readiness(server)).body['redis'] === 'down');
+      await until(async () => (await readiness(server)).body['redis'] === 'down');
       const ready = await readiness(server);
       expect(ready).toMatchObject({ status: 200, body: { status: 'degraded', database: 'ok', redis: 'down' } });
       // Serving goes on: rate limits fall back to the in-process limiter.
@@ -160,15 +156,15 @@ describe.runIf(onPostgres)('resilience: losing Redis, losing the database', () =
         const res = await server.gql<{ me: { id: string } }>('{ me { id } }', undefined, { token: user.accessToken });
         expect(res.body.data?.me.id).toBe(user.user.id);
       }
-      await waitFor(async () => {
+      await until(async () => {
         const alerts = await server.app.services.db.prisma.alert.findMany({ where: { kind: 'REDIS_DOWN', status: 'OPEN' } });
         return alerts.length === 1;
       });
 
       redis = startRedis(port);
-      await waitFor(async () => (await readiness(server)).body['redis'] === 'ok', 15_000);
+      await until(async () => (await readiness(server)).body['redis'] === 'ok', 15_000);
       expect((await readiness(server)).body).toMatchObject({ status: 'ok' });
-      await waitFor(async () => (await server.app.services.db.prisma.alert.count({ where: { kind: 'REDIS_DOWN', status: 'RESOLVED' } })) === 1);
+      await until(async () => (await server.app.services.db.prisma.alert.count({ where: { kind: 'REDIS_DOWN', status: 'RESOLVED' } })) === 1);
     } finally {
       await server.close();
       redis.kill('SIGKILL');
@@ -217,7 +213,7 @@ describe.runIf(onPostgres)('resilience: losing Redis, losing the database', () =
       expect(ready.body).toMatchObject({ database: 'down' });
 
       proxy = listenProxy(proxyPort);
-      await waitFor(async () => (await readiness(server)).status === 200, 15_000);
+      await until(async () => (await readiness(server)).status === 200, 15_000);
       const after = await server.gql<{ createReport: { id: string } }>('mutation { createReport(input: {title: "after outage"}) { id } }', undefined, { token: user.accessToken });
       expect(after.body.data?.createReport.id).toBeTruthy();
     } finally {

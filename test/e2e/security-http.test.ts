@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { expectRefused, postJson, rawRequest, type RawResponse } from '../helpers/security.js';
+import { expectRefused, postJson, rawRequest, upgradeStatus, type RawResponse } from '../helpers/security.js';
 import { skipSuite, TestServer, uniqueUser } from '../helpers/server.js';
 
 /*
@@ -107,18 +106,7 @@ describe.skipIf(skipSuite())('security: HTTP layer', () => {
       expectRefused(await typename(DENIED_IP), 403, 'FORBIDDEN');
       expectRefused(await postJson(server, { query: '{ __typename }' }), 403, 'FORBIDDEN');
       expect((await rawRequest(server, { method: 'GET', path: '/health', headers: from(DENIED_IP) })).status).toBe(403);
-      const upgrade = await new Promise<number>((resolve, reject) => {
-        const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws', { headers: from(DENIED_IP) });
-        socket.on('open', () => {
-          socket.close();
-          resolve(101);
-        });
-        socket.on('unexpected-response', (_req, res) => {
-          socket.terminate();
-          resolve(res.statusCode ?? 0);
-        });
-        socket.on('error', reject);
-      });
+      const upgrade = await upgradeStatus(server, { headers: from(DENIED_IP) });
       expect(upgrade).toBe(401);
     });
   });

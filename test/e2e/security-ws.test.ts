@@ -1,7 +1,6 @@
 import type { Client, FormattedExecutionResult } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { expectNoLeak } from '../helpers/security.js';
+import { expectNoLeak, upgradeStatus } from '../helpers/security.js';
 import { register, skipSuite, TestServer } from '../helpers/server.js';
 
 /*
@@ -101,19 +100,7 @@ describe.skipIf(skipSuite())('security: WebSocket', () => {
   });
 
   it('refuses the upgrade from a foreign origin', async () => {
-    const status = (origin: string) =>
-      new Promise<number>((resolve, reject) => {
-        const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws', { origin });
-        socket.on('open', () => {
-          socket.close();
-          resolve(101);
-        });
-        socket.on('unexpected-response', (_req, res) => {
-          socket.terminate();
-          resolve(res.statusCode ?? 0);
-        });
-        socket.on('error', reject);
-      });
+    const status = (origin: string) => upgradeStatus(server, { origin });
     expect(await status('https://evil.example')).toBe(401);
     expect(await status(CORS_ORIGIN)).toBe(101);
   });

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import WebSocket from 'ws';
 import { expect } from 'vitest';
 import type { GqlResponse, TestServer } from './server.js';
 
@@ -58,4 +59,20 @@ export function expectRefused(response: { status: number; json?: GqlResponse['bo
   expect(body?.errors?.map((e) => e.extensions?.['code'])).toEqual(body?.errors?.map(() => code));
   expect(body?.data ?? null).toBeNull();
   expectNoLeak(body);
+}
+
+/** The HTTP status a WebSocket upgrade to /graphql gets (101 when it opens). */
+export function upgradeStatus(server: TestServer, options: { origin?: string; headers?: Record<string, string> }): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws', options);
+    socket.on('open', () => {
+      socket.close();
+      resolve(101);
+    });
+    socket.on('unexpected-response', (_req, res) => {
+      socket.terminate();
+      resolve(res.statusCode ?? 0);
+    });
+    socket.on('error', reject);
+  });
 }

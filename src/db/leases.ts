@@ -1,5 +1,5 @@
-import type { Database } from '../db/database.js';
-import { isUniqueViolation } from '../db/errors.js';
+import type { Database } from './database.js';
+import { isUniqueViolation } from './errors.js';
 
 /**
  * Named leases in the Lease table: one holder at a time across every instance. A holder that
