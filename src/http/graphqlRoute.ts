@@ -20,8 +20,11 @@ export function requestInfoOf(request: FastifyRequest): RequestInfo {
  */
 export function registerGraphQLRoute(app: FastifyInstance, apollo: ApolloServer<GraphQLContext>, services: Services): void {
   const handler = fastifyApolloHandler(apollo, {
+    // One flat literal: this runs on every request (a spread of a temporary object costs ~2 %).
     context: async (request): Promise<GraphQLContext> => ({
-      ...requestInfoOf(request),
+      requestId: request.id,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'],
       viewer: request.viewer,
       transport: 'http',
       services,

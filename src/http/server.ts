@@ -64,26 +64,35 @@ export async function createFastify(config: Config, logger: Logger, services: ()
   const trustedHosts = new Set(config.trustedHosts);
 
   const headers = securityHeaders(config.production);
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback style (this runs on every request): reply and stop, or call done().
+  app.addHook('onRequest', (request, reply, done) => {
     reply.headers(headers).header('x-request-id', request.id);
-    if (trustedHosts.size > 0) {
-      const host = (request.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
-      if (!trustedHosts.has(host)) return sendError(reply, 400, ErrorCode.BAD_USER_INPUT, 'unknown host');
-    }
-    const ip = request.ip; // a getter that may walk X-Forwarded-For: read it once
-    if (denied(ip) || (allowedIps && !allowedIps(ip))) {
-      return sendError(reply, 403, ErrorCode.FORBIDDEN, 'forbidden');
-    }
-    if (services().security.isBlocked(ip)) {
-      return sendError(reply, 403, ErrorCode.FORBIDDEN, 'blocked after too many security events; try again later');
+    const refusal = refusalOf(request);
+    if (refusal) {
+      sendError(reply, refusal.status, refusal.code, refusal.message);
+      return;
     }
     const route = request.routeOptions.url;
     // The GraphQL route applies the limit itself, after authentication, keyed by user id.
-    if (route !== '/graphql' && !(route && UNLIMITED_ROUTES.has(route))) {
-      return services().httpLimiter.check(request, reply, null);
+    if (route === '/graphql' || (route && UNLIMITED_ROUTES.has(route))) return done();
+    services()
+      .httpLimiter.check(request, reply, null)
+      .then((limited) => (limited ? undefined : done()), done);
+  });
+
+  /** Why the HTTP layer refuses a request before routing, if it does. */
+  function refusalOf(request: FastifyRequest): { status: number; code: ErrorCode; message: string } | undefined {
+    if (trustedHosts.size > 0) {
+      const host = (request.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
+      if (!trustedHosts.has(host)) return { status: 400, code: ErrorCode.BAD_USER_INPUT, message: 'unknown host' };
+    }
+    const ip = request.ip; // a getter that may walk X-Forwarded-For: read it once
+    if (denied(ip) || (allowedIps && !allowedIps(ip))) return { status: 403, code: ErrorCode.FORBIDDEN, message: 'forbidden' };
+    if (services().security.isBlocked(ip)) {
+      return { status: 403, code: ErrorCode.FORBIDDEN, message: 'blocked after too many security events; try again later' };
     }
     return undefined;
-  });
+  }
 
   await app.register(fastifyCors, {
     origin: (origin, callback) => callback(null, origin === undefined ? false : originAllowed(origin, config.corsOrigins)),

@@ -26,8 +26,12 @@ import { originAllowed } from './headers.js';
 
 interface ConnectionState {
   request: RequestInfo;
-  viewer: Viewer | null;
+  /** The connection_init credentials, checked again at every subscribe (revocation, expiry). */
+  authorization: string | undefined;
 }
+
+/** Subscriptions one socket may hold at once. */
+const MAX_SUBSCRIPTIONS_PER_CONNECTION = 50;
 
 type MaskError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 
@@ -79,10 +83,11 @@ export function attachWebSocket(options: WebSocketOptions) {
       onConnect: async (ctx) => {
         const req = ctx.extra.request;
         const request: RequestInfo = { requestId: randomUUID(), ip: clientIp(req), userAgent: req.headers['user-agent'] };
-        const authorization = ctx.connectionParams?.['authorization'];
+        const param = ctx.connectionParams?.['authorization'];
+        const authorization = typeof param === 'string' ? param : undefined;
         try {
-          const viewer = await authenticate(services, typeof authorization === 'string' ? authorization : undefined, request);
-          states.set(ctx.extra, { request, viewer });
+          await authenticate(services, authorization, request);
+          states.set(ctx.extra, { request, authorization });
           services.metrics.websocketConnections.inc();
           return true;
         } catch (error) {
@@ -93,10 +98,21 @@ export function attachWebSocket(options: WebSocketOptions) {
       onClose: (ctx) => {
         if (ctx.acknowledged) services.metrics.websocketConnections.dec();
       },
-      onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
+      onSubscribe: async (ctx, _id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
         const state = states.get(ctx.extra)!;
         const requestId = randomUUID();
         const error = (message: string, code: ErrorCode) => [new GraphQLError(message, { extensions: { code, requestId } })];
+        if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+          return error(`at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`, ErrorCode.RATE_LIMITED);
+        }
+        // A token revoked or expired since the socket opened cannot start new subscriptions (cached: cheap).
+        let viewer: Viewer | null;
+        try {
+          viewer = await authenticate(services, state.authorization, { ...state.request, requestId });
+        } catch (refusal) {
+          if (refusal instanceof AppError) return [refusal];
+          throw refusal;
+        }
         let query = payload.query;
         if (services.trustedDocuments) {
           const trusted = services.trustedDocuments.resolve(payload);
@@ -123,7 +139,7 @@ export function attachWebSocket(options: WebSocketOptions) {
         const contextValue: GraphQLContext = {
           ...state.request,
           requestId,
-          viewer: state.viewer,
+          viewer,
           transport: 'ws',
           services,
           security: services.security,

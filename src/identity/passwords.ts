@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
 
 /** argon2id cost parameters. Changing them rehashes each password at its next login. */
@@ -12,10 +13,11 @@ export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 256;
 
 /**
- * At most this many argon2 calls at once: argon2 and jose's WebCrypto share libuv's 4-thread pool,
- * and a burst of logins must not stall every other request behind it.
+ * At most this many argon2 calls at once: one core fewer than this process may use (at least one).
+ * argon2 runs on libuv's thread pool; a burst of logins must leave a core to the event loop, or
+ * every other request waits behind the hashes.
  */
-const MAX_CONCURRENT_HASHES = 2;
+const MAX_CONCURRENT_HASHES = Math.max(1, Math.min(3, availableParallelism() - 1));
 
 class Semaphore {
   private active = 0;

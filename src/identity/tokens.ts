@@ -48,6 +48,13 @@ export class AccessTokens {
     return new AccessTokens(key, key, 'HS256', jwt, config.accessTokenTtlSeconds);
   }
 
+  /** Forgets every verified token (maintenance CLEAR_CACHES); returns how many were cached. */
+  clear(): number {
+    const count = this.verified.size;
+    this.verified.clear();
+    return count;
+  }
+
   async issue(claims: Omit<AccessClaims, 'expiresAt'>): Promise<string> {
     return new SignJWT({ role: claims.role, sid: claims.sessionId, ver: claims.tokenVersion })
       .setProtectedHeader({ alg: this.algorithm, typ: 'JWT' })

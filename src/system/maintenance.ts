@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import type { MaintenanceResult, MaintenanceTask } from '../generated/graphql.js';
 import type { AuthState } from '../identity/authState.js';
+import type { AccessTokens } from '../identity/tokens.js';
 import type { PubSub } from '../messaging/pubsub.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecurityEvents } from '../security/securityEvents.js';
@@ -20,6 +21,7 @@ export interface MaintenanceDeps {
   pubsub: PubSub;
   logger: Logger;
   authState: AuthState;
+  tokens: AccessTokens;
   security: SecurityEvents;
   sampler: Sampler;
 }
@@ -83,7 +85,7 @@ export class Maintenance {
       case 'CLEAR_CACHES': {
         const { authEntries, blocks } = this.clearLocalCaches();
         this.deps.pubsub.publish(CLEAR_CACHES_CHANNEL, { origin: this.instanceId });
-        return `cleared ${plural(authEntries, 'cached session/user state')} and ${plural(blocks, 'IP block')}; other instances were asked to clear theirs`;
+        return `cleared ${plural(authEntries, 'cached item')} and ${plural(blocks, 'IP block')}; other instances were asked to clear theirs`;
       }
     }
   }
@@ -128,6 +130,7 @@ export class Maintenance {
 
   /** In-memory state: the session/user cache refills from the database; IP blocks are lifted. */
   private clearLocalCaches(): { authEntries: number; blocks: number } {
-    return { authEntries: this.deps.authState.clear(), blocks: this.deps.security.clearBlocks() };
+    const authEntries = this.deps.authState.clear() + this.deps.tokens.clear();
+    return { authEntries, blocks: this.deps.security.clearBlocks() };
   }
 }

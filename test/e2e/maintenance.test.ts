@@ -92,7 +92,7 @@ describe.skipIf(skipSuite())('maintenance tasks', () => {
     const result = await run('CLEAR_CACHES');
     expect(result.ok).toBe(true);
     // The admin's own request filled the cache with its session and user.
-    expect(result.detail).toMatch(/^cleared [1-9]\d* cached session\/user states? and 0 IP blocks; /);
+    expect(result.detail).toMatch(/^cleared [1-9]\d* cached items? and 0 IP blocks; /);
     const me = await server.gql<{ me: { id: string } }>('{ me { id } }', undefined, { token: user.accessToken });
     expect(me.body.data?.me.id).toBe(user.user.id);
   });

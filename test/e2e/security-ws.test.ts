@@ -1,7 +1,7 @@
 import type { Client, FormattedExecutionResult } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeak, upgradeStatus } from '../helpers/security.js';
-import { register, skipSuite, TestServer } from '../helpers/server.js';
+import { loginAdmin, register, skipSuite, TestServer } from '../helpers/server.js';
 
 /*
  * The WebSocket path has the HTTP path's security: the same authentication, the same parse and
@@ -54,6 +54,30 @@ describe.skipIf(skipSuite())('security: WebSocket', () => {
     await Promise.all(clients.splice(0).map((c) => c.dispose()));
   });
   afterAll(() => server.close());
+
+  it('checks the token again at every subscribe: a revoked one starts nothing on an open socket', async () => {
+    const admin = await loginAdmin(server);
+    const socket = client(admin.accessToken);
+    // A first subscription keeps the socket open (the client closes idle sockets).
+    const first = socket.subscribe({ query: 'subscription { alertRaised { id } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    await new Promise((r) => setTimeout(r, 300));
+    await server.gql('mutation { logout }', undefined, { token: admin.accessToken });
+    const after = await subscribeOnce(socket, 'subscription { alertRaised { id } }');
+    expect(after.closeCode).toBeUndefined();
+    expect(codesOf(after)).toEqual(['UNAUTHENTICATED']);
+    first();
+  });
+
+  it('caps the subscriptions one socket may hold', async () => {
+    const admin = await loginAdmin(server);
+    const socket = client(admin.accessToken);
+    const open = Array.from({ length: 50 }, () =>
+      socket.subscribe({ query: 'subscription { alertRaised { id } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined }),
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect(codesOf(await subscribeOnce(socket, 'subscription { alertRaised { id } }'))).toEqual(['RATE_LIMITED']);
+    open.forEach((stop) => stop());
+  });
 
   it('closes a connection with a bad token with 4403', async () => {
     for (const token of ['not-a.jwt.token', 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.']) {
