@@ -1,4 +1,4 @@
-// Applies pending migrations to DATABASE_URL, or to ./data/bastion.db when it is unset.
+// Applies pending migrations to DATABASE_URL, or to $DATA_DIR/bastion.db (./data) when it is unset.
 import path from 'node:path';
 import { providerOf, sqliteFileFromUrl } from '../src/db/database.js';
 import { applyMigrations, type MigrationTarget } from '../src/db/schemaEngine.js';
@@ -6,7 +6,7 @@ import { applyMigrations, type MigrationTarget } from '../src/db/schemaEngine.js
 function targetFromEnv(): MigrationTarget {
   const url = process.env.DATABASE_URL || undefined;
   if (url && providerOf(url) === 'postgresql') return { provider: 'postgresql', url };
-  return { provider: 'sqlite', sqlitePath: url ? sqliteFileFromUrl(url) : path.resolve('data', 'bastion.db') };
+  return { provider: 'sqlite', sqlitePath: url ? sqliteFileFromUrl(url) : path.resolve(process.env.DATA_DIR || 'data', 'bastion.db') };
 }
 
 const started = Date.now();

@@ -20,12 +20,13 @@ describe.skipIf(testDb() !== 'sqlite')('README: the commands a newcomer runs', (
   let server: ServerProcess;
   beforeAll(async () => {
     storage = await createStorage();
-    // What `npm start` runs after its build step: the compiled server.
+    // What `npm start` runs: the build (its prestart step), then the compiled server. (Run through
+    // npm itself, the server would outlive the test: npm does not pass SIGTERM on to it here.)
     await run('npm', ['run', 'build'], { cwd: ROOT });
     server = await startServerProcess(
       { ...testEnv(storage), ADMIN_EMAIL: 'admin@example.com', ADMIN_PASSWORD: 'change-me-please-123' },
       30_000,
-      ['dist/src/main.js'],
+      [process.execPath, 'dist/src/main.js'],
     );
   }, 180_000);
   afterAll(async () => {

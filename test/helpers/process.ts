@@ -13,14 +13,17 @@ export interface ServerProcess {
 
 const FROM_SOURCE = ['--import', 'tsx', 'src/main.ts'];
 
-/** Runs the server as a real process: from source by default, or `['dist/src/main.js']` after a build. */
+/**
+ * Runs the server as a real process: `node --import tsx src/main.ts` by default, or any command
+ * (e.g. `['npm', 'start']`, as README says).
+ */
 export function spawnServer(
   env: Record<string, string>,
-  args: string[] = FROM_SOURCE,
+  command: string[] = [process.execPath, ...FROM_SOURCE],
 ): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, args, {
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -31,9 +34,9 @@ export function spawnServer(
 }
 
 /** Starts the server process and waits for its `"msg":"listening"` line. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 30_000, args?: string[]): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 30_000, command?: string[]): Promise<ServerProcess> {
   // The "listening" line is logged at info level.
-  const proc = spawnServer({ ...env, LOG_LEVEL: 'info' }, args);
+  const proc = spawnServer({ ...env, LOG_LEVEL: 'info' }, command);
   const started = Date.now();
   for (;;) {
     const line = proc.output().split('\n').find((l) => l.includes('"msg":"listening"'));
