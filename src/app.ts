@@ -73,6 +73,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   });
   const tokens = await AccessTokens.create(config);
   const authState = new AuthState(db, pubsub);
+  const identity = new IdentityService({ config, db, tokens, authState, store: limiterStore, security, audit, metrics, logger });
   const services: Services = {
     config,
     logger,
@@ -87,7 +88,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     httpLimiter: new HttpRateLimit(config.rateLimitPerMinute, limiterStore, security),
     tokens,
     authState,
-    identity: undefined as unknown as IdentityService,
+    identity,
     alerts,
     system: undefined as unknown as SystemService,
     reports: new ReportsService(db),
@@ -98,9 +99,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     trustedDocuments: config.trustedDocuments ? TrustedDocuments.load(config.trustedDocuments) : undefined,
   };
   services.system = new SystemService(services);
-  services.identity = new IdentityService({ config, db, tokens, authState, store: limiterStore, security, audit, metrics, logger });
 
-  if (config.adminEmail && config.adminPassword) await services.identity.bootstrapAdmin(config.adminEmail, config.adminPassword);
+  if (config.adminEmail && config.adminPassword) await identity.bootstrapAdmin(config.adminEmail, config.adminPassword);
 
   const schema = buildSchema({ typeDefs: loadTypeDefs(config.schemaDir), resolvers, config, limiterStore });
   const validationRules = queryLimitRules({
