@@ -19,8 +19,8 @@ const outIndex = process.argv.indexOf('--out');
 const outFile = outIndex > 0 ? path.resolve(process.argv[outIndex + 1]!) : quick ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : path.join(ROOT, 'BENCHMARKS.md');
 
 const SIZE = quick
-  ? { seconds: 1, connections: 20, reports: 1_000, exportRows: 2_000, subscribers: 50, loginBurst: 10 }
-  : { seconds: 10, connections: 50, reports: 10_000, exportRows: 100_000, subscribers: 1_000, loginBurst: 50 };
+  ? { seconds: 1, rounds: 1, connections: 20, reports: 1_000, exportRows: 2_000, subscribers: 50, loginBurst: 10 }
+  : { seconds: 10, rounds: 3, connections: 50, reports: 10_000, exportRows: 100_000, subscribers: 1_000, loginBurst: 50 };
 
 const ME_QUERY = { query: 'query Me { me { id email username role createdAt } }', operationName: 'Me' };
 const TYPENAME = { query: '{ __typename }' };
@@ -51,18 +51,42 @@ async function warmAndLoad(url: string, body: unknown, headers: Record<string, s
   return load({ url, body, headers, connections, seconds: SIZE.seconds });
 }
 
-async function baseline(name: string, file: string, body: unknown, headers: Record<string, string> = {}): Promise<LoadResult> {
+interface Contender {
+  stack: string;
+  url: string;
+  pid: number;
+  headers: Record<string, string>;
+}
+
+/** Starts a baseline server (same SDL, constant `me`) and checks it answers the query. */
+async function startBaseline(file: string, name: string): Promise<RunningServer> {
   const port = await freePort();
   const server = await startProcess(name, ['--import', 'tsx', `bench/baselines/${file}`, String(port)], {}, port);
-  try {
-    const check = await post(server.url, body, headers);
-    if (check.status !== 200 || check.json.errors) throw new Error(`${name} answered ${JSON.stringify(check.json)}`);
-    const result = await warmAndLoad(server.url, body, headers);
-    rows.push({ scenario: body === TYPENAME ? '`{ __typename }` unauthenticated' : 'authenticated `Me`', stack: name, result, peakRssMb: mb(memoryOf(server.child.pid!).peak) });
-    return result;
-  } finally {
-    await server.stop();
+  const check = await post(server.url, ME_QUERY);
+  if (check.status !== 200) throw new Error(`${name} answered ${JSON.stringify(check.json)}`);
+  return server;
+}
+
+/**
+ * Loads every contender with the same query in turns (round robin, SIZE.rounds rounds) and keeps
+ * each one's median round: machine drift during the run then weighs on all stacks alike.
+ */
+async function compare(scenario: string, contenders: Contender[], body: unknown): Promise<Map<string, LoadResult>> {
+  for (const c of contenders) await load({ url: c.url, body, headers: c.headers, connections: SIZE.connections, seconds: 3 }); // warm-up
+  const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.stack, []]));
+  for (let round = 0; round < SIZE.rounds; round++) {
+    for (const c of contenders) {
+      runs.get(c.stack)!.push(await load({ url: c.url, body, headers: c.headers, connections: SIZE.connections, seconds: SIZE.seconds }));
+    }
   }
+  const medians = new Map<string, LoadResult>();
+  for (const c of contenders) {
+    const sorted = [...runs.get(c.stack)!].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    medians.set(c.stack, median);
+    rows.push({ scenario, stack: c.stack, result: median, peakRssMb: mb(memoryOf(c.pid).rss), note: `median of ${SIZE.rounds} rounds` });
+  }
+  return medians;
 }
 
 async function startBastion(dataDir: string): Promise<RunningServer> {
@@ -125,84 +149,93 @@ async function seedReports(dataDir: string, authorId: string, count: number): Pr
   }
 }
 
-async function bastionScenarios(): Promise<{ me: LoadResult }> {
+interface BastionUnderTest {
+  server: RunningServer;
+  dataDir: string;
+  user: { email: string; password: string };
+  userId: string;
+  token: string;
+  adminToken: string;
+}
+
+/** Bastion as built, with a signed-in USER and ADMIN. */
+async function startBastionWithUsers(): Promise<BastionUnderTest> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bastion-bench-'));
   const server = await startBastion(dataDir);
+  const user = { email: 'bench@example.com', username: 'bench', password: 'bench-password-123' };
+  const registered = await post(server.url, { query: 'mutation($i: RegisterInput!) { register(input: $i) { user { id } } }', variables: { i: user } });
+  return {
+    server,
+    dataDir,
+    user,
+    userId: registered.json.data.register.user.id as string,
+    token: await signIn(server.url, user.email, user.password),
+    adminToken: await signIn(server.url, ADMIN.email, ADMIN.password),
+  };
+}
+
+/** The scenarios only Bastion runs (they need its data, auth, subscriptions and exports). */
+async function bastionScenarios({ server, dataDir, user, userId, token, adminToken }: BastionUnderTest): Promise<void> {
   const pid = server.child.pid!;
-  try {
-    const url = server.url;
-    const user = { email: 'bench@example.com', username: 'bench', password: 'bench-password-123' };
-    const registered = await post(url, { query: 'mutation($i: RegisterInput!) { register(input: $i) { user { id } } }', variables: { i: user } });
-    const userId = registered.json.data.register.user.id as string;
-    const token = await signIn(url, user.email, user.password);
-    const adminToken = await signIn(url, ADMIN.email, ADMIN.password);
-    const auth = { authorization: `Bearer ${token}` };
+  const url = server.url;
+  const auth = { authorization: `Bearer ${token}` };
 
-    const measure = async (scenario: string, body: unknown, headers: Record<string, string> = {}, note?: string) => {
-      const result = await warmAndLoad(url, body, headers);
-      rows.push({ scenario, stack: 'Bastion', result, peakRssMb: mb(memoryOf(pid).rss), note });
-      return result;
-    };
+  const measure = async (scenario: string, body: unknown, headers: Record<string, string> = {}, note?: string) => {
+    const result = await warmAndLoad(url, body, headers);
+    rows.push({ scenario, stack: 'Bastion', result, peakRssMb: mb(memoryOf(pid).rss), note });
+    return result;
+  };
 
-    log('Bastion: Me');
-    const me = await measure('authenticated `Me`', ME_QUERY, auth);
-    log('Bastion: __typename');
-    await measure('`{ __typename }` unauthenticated', TYPENAME);
-    log('Bastion: refused deep query');
-    await measure('10-level deep query, refused by validation', DEEP_QUERY, auth, 'status 400 by design');
+  log('Bastion: refused deep query');
+  await measure('10-level deep query, refused by validation', DEEP_QUERY, auth, 'status 400 by design');
 
-    log(`Bastion: seeding ${SIZE.reports} reports`);
-    await seedReports(dataDir, userId, SIZE.reports);
-    await measure(`\`Reports(first: 20)\` with authors, over ${SIZE.reports.toLocaleString('en')} reports`, REPORTS_QUERY, auth);
-    log('Bastion: CreateReport');
-    await measure('`CreateReport`', { query: 'mutation($i: CreateReportInput!) { createReport(input: $i) { id } }', variables: { i: { title: 'Bench', body: 'x', tags: ['a', 'b'] } } }, auth);
+  log(`Bastion: seeding ${SIZE.reports} reports`);
+  await seedReports(dataDir, userId, SIZE.reports);
+  await measure(`\`Reports(first: 20)\` with authors, over ${SIZE.reports.toLocaleString('en')} reports`, REPORTS_QUERY, auth);
+  log('Bastion: CreateReport');
+  await measure('`CreateReport`', { query: 'mutation($i: CreateReportInput!) { createReport(input: $i) { id } }', variables: { i: { title: 'Bench', body: 'x', tags: ['a', 'b'] } } }, auth);
 
-    log('Bastion: Login');
-    const loginBody = { query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { login: user.email, password: user.password } } };
-    const logins = await load({ url, body: loginBody, connections: 4, seconds: Math.max(2, SIZE.seconds / 2) });
-    rows.push({ scenario: '`Login` (argon2id)', stack: 'Bastion', result: logins, note: `${Math.round(logins.requestsPerSecond)} logins/s` });
+  log('Bastion: Login');
+  const loginBody = { query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { login: user.email, password: user.password } } };
+  const logins = await load({ url, body: loginBody, connections: 4, seconds: Math.max(2, SIZE.seconds / 2) });
+  rows.push({ scenario: '`Login` (argon2id)', stack: 'Bastion', result: logins, note: `${Math.round(logins.requestsPerSecond)} logins/s` });
 
-    log('Bastion: Me during a login burst');
-    // The burst: as many different users signing in at once (their accounts exist beforehand).
-    const burstUsers = await Promise.all(
-      Array.from({ length: SIZE.loginBurst }, async (_, i) => {
-        const account = { email: `burst${i}@example.com`, username: `burst${i}`, password: 'burst-password-123' };
-        await post(url, { query: 'mutation($i: RegisterInput!) { register(input: $i) { user { id } } }', variables: { i: account } });
-        return account;
-      }),
-    );
-    const during = load({ url, body: ME_QUERY, headers: auth, connections: SIZE.connections, seconds: 4 });
-    await new Promise((r) => setTimeout(r, 500));
-    const burst = await Promise.all(
-      burstUsers.map((account) =>
-        post(url, { query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { login: account.email, password: account.password } } }),
-      ),
-    );
-    const burstOk = burst.filter((r) => r.json.data?.login).length;
-    const meDuringBurst = await during;
-    rows.push({ scenario: `\`Me\` during a burst of ${SIZE.loginBurst} logins`, stack: 'Bastion', result: meDuringBurst, note: `${burstOk}/${SIZE.loginBurst} logins succeeded` });
-    targets.push({ target: `other requests' p99 < 50 ms during a ${SIZE.loginBurst}-login burst`, value: `${meDuringBurst.p99} ms`, met: meDuringBurst.p99 < 50 });
+  log('Bastion: Me during a login burst');
+  // The burst: as many different users signing in at once (their accounts exist beforehand).
+  const burstUsers = await Promise.all(
+    Array.from({ length: SIZE.loginBurst }, async (_, i) => {
+      const account = { email: `burst${i}@example.com`, username: `burst${i}`, password: 'burst-password-123' };
+      await post(url, { query: 'mutation($i: RegisterInput!) { register(input: $i) { user { id } } }', variables: { i: account } });
+      return account;
+    }),
+  );
+  const during = load({ url, body: ME_QUERY, headers: auth, connections: SIZE.connections, seconds: 4 });
+  await new Promise((r) => setTimeout(r, 500));
+  const burst = await Promise.all(
+    burstUsers.map((account) =>
+      post(url, { query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { login: account.email, password: account.password } } }),
+    ),
+  );
+  const burstOk = burst.filter((r) => r.json.data?.login).length;
+  const meDuringBurst = await during;
+  rows.push({ scenario: `\`Me\` during a burst of ${SIZE.loginBurst} logins`, stack: 'Bastion', result: meDuringBurst, note: `${burstOk}/${SIZE.loginBurst} logins succeeded` });
+  targets.push({ target: `other requests' p99 < 50 ms during a ${SIZE.loginBurst}-login burst`, value: `${meDuringBurst.p99} ms`, met: meDuringBurst.p99 < 50 });
 
-    log(`Bastion: fan-out to ${SIZE.subscribers} subscribers`);
-    const fanOutMs = await fanOut(url, adminToken, SIZE.subscribers);
-    rows.push({ scenario: `WebSocket fan-out: one alert to ${SIZE.subscribers.toLocaleString('en')} subscribers`, stack: 'Bastion', note: `last delivery after ${fanOutMs.toFixed(1)} ms`, peakRssMb: mb(memoryOf(pid).rss) });
-    targets.push({ target: `fan-out to ${SIZE.subscribers} subscribers < 250 ms`, value: `${fanOutMs.toFixed(1)} ms`, met: fanOutMs < 250 });
+  log(`Bastion: fan-out to ${SIZE.subscribers} subscribers`);
+  const fanOutMs = await fanOut(url, adminToken, SIZE.subscribers);
+  rows.push({ scenario: `WebSocket fan-out: one alert to ${SIZE.subscribers.toLocaleString('en')} subscribers`, stack: 'Bastion', note: `last delivery after ${fanOutMs.toFixed(1)} ms`, peakRssMb: mb(memoryOf(pid).rss) });
+  targets.push({ target: `fan-out to ${SIZE.subscribers} subscribers < 250 ms`, value: `${fanOutMs.toFixed(1)} ms`, met: fanOutMs < 250 });
 
-    log(`Bastion: export of ${SIZE.exportRows} reports`);
-    await seedReports(dataDir, userId, SIZE.exportRows);
-    const exported = await exportAndDownload(url, token, pid);
-    rows.push({
-      scenario: `\`CreateExport\` + download of ${SIZE.exportRows.toLocaleString('en')} reports (CSV)`,
-      stack: 'Bastion',
-      note: `${(exported.ms / 1000).toFixed(2)} s, ${mb(exported.bytes)} MB file, RSS growth ${mb(exported.rssGrowth)} MB`,
-      peakRssMb: mb(exported.peakRss),
-    });
-    targets.push({ target: `export of ${SIZE.exportRows} rows: peak RSS growth < 100 MB`, value: `${mb(exported.rssGrowth)} MB`, met: exported.rssGrowth < 100 * 1024 * 1024 });
-    return { me };
-  } finally {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  log(`Bastion: export of ${SIZE.exportRows} reports`);
+  await seedReports(dataDir, userId, SIZE.exportRows);
+  const exported = await exportAndDownload(url, token, pid);
+  rows.push({
+    scenario: `\`CreateExport\` + download of ${SIZE.exportRows.toLocaleString('en')} reports (CSV)`,
+    stack: 'Bastion',
+    note: `${(exported.ms / 1000).toFixed(2)} s, ${mb(exported.bytes)} MB file, RSS growth ${mb(exported.rssGrowth)} MB`,
+    peakRssMb: mb(exported.peakRss),
+  });
+  targets.push({ target: `export of ${SIZE.exportRows} rows: peak RSS growth < 100 MB`, value: `${mb(exported.rssGrowth)} MB`, met: exported.rssGrowth < 100 * 1024 * 1024 });
 }
 
 /** Subscribes `count` graphql-ws clients to alertRaised, raises one alert, and times the last delivery. */
@@ -311,29 +344,51 @@ async function main(): Promise<void> {
   execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
 
   const typicalToken = await new SignJWT({ role: 'USER' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench').setExpirationTime('2h').sign(new TextEncoder().encode(BASELINE_JWT_SECRET));
-  const auth = { authorization: `Bearer ${typicalToken}` };
-  log('baseline: raw node:http');
-  const raw = await baseline('raw `node:http`', 'raw.ts', ME_QUERY, auth);
-  log('baseline: Apollo on Express');
-  const express = await baseline('Apollo 5 on Express 5, no security', 'apolloExpress.ts', ME_QUERY, auth);
-  log('baseline: typical secured stack');
-  const typical = await baseline('Apollo 5 on Express 5 + jose + shield + rate limit + depth limit', 'typicalSecured.ts', ME_QUERY, auth);
-  log('baseline: Apollo on Fastify');
-  const fastify = await baseline('Apollo 5 on Fastify 5, no security', 'apolloFastify.ts', ME_QUERY, auth);
-  await baseline('Apollo 5 on Fastify 5, no security', 'apolloFastify.ts', TYPENAME);
+  const baselineAuth = { authorization: `Bearer ${typicalToken}` };
+  const STACK = {
+    raw: 'raw `node:http`',
+    express: 'Apollo 5 on Express 5, no security',
+    typical: 'Apollo 5 on Express 5 + jose + shield + rate limit + depth limit',
+    fastify: 'Apollo 5 on Fastify 5, no security',
+    bastion: 'Bastion',
+  };
+  log('starting the baselines and Bastion');
+  const baselines = [
+    { stack: STACK.raw, server: await startBaseline('raw.ts', STACK.raw) },
+    { stack: STACK.express, server: await startBaseline('apolloExpress.ts', STACK.express) },
+    { stack: STACK.typical, server: await startBaseline('typicalSecured.ts', STACK.typical) },
+    { stack: STACK.fastify, server: await startBaseline('apolloFastify.ts', STACK.fastify) },
+  ];
+  const bastion = await startBastionWithUsers();
+  try {
+    const contenders: Contender[] = [
+      ...baselines.map(({ stack, server }) => ({ stack, url: server.url, pid: server.child.pid!, headers: baselineAuth })),
+      { stack: STACK.bastion, url: bastion.server.url, pid: bastion.server.child.pid!, headers: { authorization: `Bearer ${bastion.token}` } },
+    ];
+    log('authenticated Me, every stack in turns');
+    const meResults = await compare('authenticated `Me`', contenders, ME_QUERY);
+    log('unauthenticated __typename');
+    await compare('`{ __typename }` unauthenticated', contenders.filter((c) => c.stack === STACK.fastify || c.stack === STACK.bastion), TYPENAME);
+    await Promise.all(baselines.map(({ server }) => server.stop()));
 
-  const { me } = await bastionScenarios();
+    await bastionScenarios(bastion);
 
-  ratios.push(`Bastion \`Me\` / typical secured stack: **${ratio(me, typical)}×**`);
-  ratios.push(`Bastion \`Me\` / Apollo on Fastify, no security: **${ratio(me, fastify)}×**`);
-  ratios.push(`Bastion \`Me\` / Apollo on Express, no security: **${ratio(me, express)}×**`);
-  ratios.push(`Bastion \`Me\` / raw node:http: ${ratio(me, raw)}×`);
-  ratios.push(`Apollo on Fastify / Apollo on Express (no security): ${ratio(fastify, express)}×`);
-  targets.unshift(
-    { target: 'Bastion `Me` ≥ 2.5× the typical secured stack', value: `${ratio(me, typical)}×`, met: me.requestsPerSecond >= 2.5 * typical.requestsPerSecond },
-    { target: 'Bastion `Me` ≥ 0.75× bare Apollo on Fastify (stretch: ≥ 1.0×)', value: `${ratio(me, fastify)}×`, met: me.requestsPerSecond >= 0.75 * fastify.requestsPerSecond },
-    { target: 'Bastion `Me` p99 < 25 ms at 50 connections', value: `${me.p99} ms`, met: me.p99 < 25 },
-  );
+    const [me, typical, fastify, express, raw] = [STACK.bastion, STACK.typical, STACK.fastify, STACK.express, STACK.raw].map((s) => meResults.get(s)!) as [LoadResult, LoadResult, LoadResult, LoadResult, LoadResult];
+    ratios.push(`Bastion \`Me\` / typical secured stack: **${ratio(me, typical)}×**`);
+    ratios.push(`Bastion \`Me\` / Apollo on Fastify, no security: **${ratio(me, fastify)}×**`);
+    ratios.push(`Bastion \`Me\` / Apollo on Express, no security: **${ratio(me, express)}×**`);
+    ratios.push(`Bastion \`Me\` / raw node:http: ${ratio(me, raw)}×`);
+    ratios.push(`Apollo on Fastify / Apollo on Express (no security): ${ratio(fastify, express)}×`);
+    targets.unshift(
+      { target: 'Bastion `Me` ≥ 2.5× the typical secured stack', value: `${ratio(me, typical)}×`, met: me.requestsPerSecond >= 2.5 * typical.requestsPerSecond },
+      { target: 'Bastion `Me` ≥ 0.75× bare Apollo on Fastify (stretch: ≥ 1.0×)', value: `${ratio(me, fastify)}×`, met: me.requestsPerSecond >= 0.75 * fastify.requestsPerSecond },
+      { target: 'Bastion `Me` p99 < 25 ms at 50 connections', value: `${me.p99} ms`, met: me.p99 < 25 },
+    );
+  } finally {
+    await Promise.all(baselines.map(({ server }) => server.stop()));
+    await bastion.server.stop();
+    rmSync(bastion.dataDir, { recursive: true, force: true });
+  }
 
   writeFileSync(outFile, report(started));
   log(`wrote ${outFile}`);
