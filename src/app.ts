@@ -110,7 +110,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     maxCost: config.maxCost,
   });
 
-  const fastify = await createFastify(config, logger, () => services);
+  const fastify = await createFastify(config, logger, services);
   registerProbes(fastify, services);
   registerMetricsRoute(fastify, config, services);
   registerExportDownload(fastify, services);

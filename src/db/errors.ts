@@ -13,6 +13,9 @@ const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024'])
 /** Driver-adapter error kinds with the same meaning. */
 const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 
+/** What a client is told during a database outage (a deliberate message: clients should retry). */
+export const DATABASE_UNAVAILABLE = 'the database is unavailable; retry shortly';
+
 /** Whether an error means "the database is down or unreachable" (not a bad query). */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;

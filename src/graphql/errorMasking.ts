@@ -1,14 +1,12 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Config } from '../config/config.js';
-import { isDatabaseUnavailable } from '../db/errors.js';
+import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from '../db/errors.js';
 import { ErrorCode, contractCodeOf } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Extension keys a client may see; anything else (stack traces, exceptions) is dropped. */
 const SAFE_EXTENSIONS = new Set(['code', 'field', 'retryAfter', 'feature', 'limit', 'requestId', 'http']);
-
-export const DATABASE_UNAVAILABLE = 'the database is unavailable; retry shortly';
 
 /** graphql's "Did you mean …?" hints, which reveal schema names (also in variable coercion errors). */
 const SUGGESTION = /\s*Did you mean .*$/s;

@@ -3,9 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import fastifyCors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
-import { isDatabaseUnavailable } from '../db/errors.js';
+import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from '../db/errors.js';
 import { ErrorCode } from '../errors.js';
-import { DATABASE_UNAVAILABLE } from '../graphql/errorMasking.js';
 import type { Viewer } from '../graphql/context.js';
 import type { Logger } from '../observability/logger.js';
 import type { Services } from '../services.js';
@@ -42,7 +41,7 @@ const UNLIMITED_ROUTES = new Set(['/health', '/ready', '/metrics']);
  * The Fastify instance with the cross-cutting HTTP layer, in order: request id, trusted hosts,
  * IP allow/deny lists and automatic blocks, security headers, CORS, body limit, metrics, logging.
  */
-export async function createFastify(config: Config, logger: Logger, services: () => Services): Promise<FastifyInstance> {
+export async function createFastify(config: Config, logger: Logger, services: Services): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Our own onResponse hook logs requests (debug; errors at error level).
@@ -75,8 +74,8 @@ export async function createFastify(config: Config, logger: Logger, services: ()
     const route = request.routeOptions.url;
     // The GraphQL route applies the limit itself, after authentication, keyed by user id.
     if (route === '/graphql' || (route && UNLIMITED_ROUTES.has(route))) return done();
-    services()
-      .httpLimiter.check(request, reply, null)
+    services.httpLimiter
+      .check(request, reply, null)
       .then((limited) => (limited ? undefined : done()), done);
   });
 
@@ -88,7 +87,7 @@ export async function createFastify(config: Config, logger: Logger, services: ()
     }
     const ip = request.ip; // a getter that may walk X-Forwarded-For: read it once
     if (denied(ip) || (allowedIps && !allowedIps(ip))) return { status: 403, code: ErrorCode.FORBIDDEN, message: 'forbidden' };
-    if (services().security.isBlocked(ip)) {
+    if (services.security.isBlocked(ip)) {
       return { status: 403, code: ErrorCode.FORBIDDEN, message: 'blocked after too many security events; try again later' };
     }
     return undefined;
@@ -105,7 +104,7 @@ export async function createFastify(config: Config, logger: Logger, services: ()
   // Callback style: the hook runs on every response and needs no promise.
   app.addHook('onResponse', (request, reply, done) => {
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
-    const { metrics } = services();
+    const { metrics } = services;
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
     const level = reply.statusCode >= 500 ? 'error' : 'debug';

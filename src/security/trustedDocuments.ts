@@ -40,10 +40,6 @@ export class TrustedDocuments {
     return new TrustedDocuments(byHash);
   }
 
-  get size(): number {
-    return this.byHash.size;
-  }
-
   resolve(source: OperationSource): TrustedResolution {
     const hash = requestedHash(source);
     if (hash !== undefined) {
