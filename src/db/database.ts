@@ -17,6 +17,11 @@ export interface Database {
   ping(): Promise<number>;
   /** Called after every SQL statement Prisma runs; returns an unsubscribe function. */
   onQuery(listener: (durationMs: number, sql: string) => void): () => void;
+  /**
+   * The driver adapter Prisma is connected through, for bulk bytes only (see exports/chunkStore):
+   * statements sent here skip Prisma's JSON protocol, which carries Bytes as base64, twice.
+   */
+  driver(): SqlDriverAdapter;
   close(): Promise<void>;
 }
 
@@ -75,12 +80,16 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   }
 
   const listeners = new Set<(durationMs: number, sql: string) => void>();
+  let connected: SqlDriverAdapter | undefined;
+  const onConnect = (adapter: SqlDriverAdapter) => {
+    connected = adapter;
+  };
   // `log` query events fire once per SQL statement the client sends through the driver adapter
   // (transaction BEGIN/COMMIT included), with the measured duration.
   const log = [{ emit: 'event', level: 'query' }] as const;
   const client = sqliteFile
-    ? await sqliteClient(sqliteFile, opts, log)
-    : await postgresClient(opts.databaseUrl as string, opts, log);
+    ? await sqliteClient(sqliteFile, opts, log, onConnect)
+    : await postgresClient(opts.databaseUrl as string, opts, log, onConnect);
   client.$on('query', (event: Prisma.QueryEvent) => {
     for (const listener of listeners) listener(event.duration, event.query);
   });
@@ -99,6 +108,10 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    driver() {
+      if (!connected) throw new Error('the database is not connected');
+      return connected;
+    },
     async close() {
       listeners.clear();
       await prisma.$disconnect();
@@ -109,7 +122,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
 type QueryLog = readonly [{ readonly emit: 'event'; readonly level: 'query' }];
 type LoggingClient = PrismaClient<'query'>;
 
-async function sqliteClient(file: string, opts: OpenDatabaseOptions, log: QueryLog): Promise<LoggingClient> {
+type OnConnect = (adapter: SqlDriverAdapter) => void;
+
+async function sqliteClient(file: string, opts: OpenDatabaseOptions, log: QueryLog, onConnect: OnConnect): Promise<LoggingClient> {
   const [{ PrismaBetterSqlite3 }, { PrismaClient: SqlitePrismaClient }] = await Promise.all([
     import('@prisma/adapter-better-sqlite3'),
     import('../generated/prisma-sqlite/client.js'),
@@ -126,23 +141,33 @@ async function sqliteClient(file: string, opts: OpenDatabaseOptions, log: QueryL
       await connection.executeScript(
         `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${Math.trunc(busyTimeout)};`,
       );
+      onConnect(connection);
       return connection;
     },
   };
   return new SqlitePrismaClient({ adapter, log: [...log] });
 }
 
-async function postgresClient(url: string, opts: OpenDatabaseOptions, log: QueryLog): Promise<LoggingClient> {
+async function postgresClient(url: string, opts: OpenDatabaseOptions, log: QueryLog, onConnect: OnConnect): Promise<LoggingClient> {
   const [{ PrismaPg }, { PrismaClient: PgPrismaClient }] = await Promise.all([
     import('@prisma/adapter-pg'),
     import('../generated/prisma-postgres/client.js'),
   ]);
-  const adapter = new PrismaPg({
+  const inner = new PrismaPg({
     connectionString: url,
     max: opts.poolSize ?? 10,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS,
     ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
   });
+  const adapter: SqlDriverAdapterFactory = {
+    provider: inner.provider,
+    adapterName: inner.adapterName,
+    async connect(): Promise<SqlDriverAdapter> {
+      const connection = await inner.connect();
+      onConnect(connection);
+      return connection;
+    },
+  };
   // Same model API as the SQLite client; only the provider-specific internals differ.
   return new PgPrismaClient({ adapter, log: [...log] }) as unknown as LoggingClient;
 }

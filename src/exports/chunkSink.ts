@@ -1,4 +1,4 @@
-import type { Database } from '../db/database.js';
+import type { ChunkStore } from './chunkStore.js';
 
 /** Size of one stored piece of an export's file. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -15,7 +15,7 @@ export class ChunkSink {
   bytes = 0;
 
   constructor(
-    private readonly db: Database,
+    private readonly store: ChunkStore,
     private readonly exportId: string,
   ) {}
 
@@ -23,18 +23,18 @@ export class ChunkSink {
     if (text.length === 0) return;
     this.parts.push(text);
     this.pending += Buffer.byteLength(text, 'utf8');
-    if (this.pending >= CHUNK_BYTES) await this.store();
+    if (this.pending >= CHUNK_BYTES) await this.flush();
   }
 
   async end(): Promise<void> {
-    if (this.pending > 0) await this.store();
+    if (this.pending > 0) await this.flush();
   }
 
-  private async store(): Promise<void> {
+  private async flush(): Promise<void> {
     const data = Buffer.from(this.parts.join(''), 'utf8');
     this.parts = [];
     this.pending = 0;
-    await this.db.prisma.exportChunk.create({ data: { exportId: this.exportId, seq: this.seq++, data } });
+    await this.store.insert(this.exportId, this.seq++, data);
     this.bytes += data.length;
   }
 }

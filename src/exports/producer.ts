@@ -1,6 +1,8 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database } from '../db/database.js';
 import type { Export } from '../generated/prisma-sqlite/client.js';
 import { ChunkSink } from './chunkSink.js';
+import { ChunkStore } from './chunkStore.js';
 import { formatWriter, type ExportFormat } from './formats.js';
 import { auditSource, reportsSource, type ReportsScope, type RowSource } from './sources.js';
 
@@ -24,12 +26,15 @@ function sourceOf(db: Database, row: Export): RowSource {
 export async function produceExport(db: Database, row: Export, keepGoing: () => Promise<boolean>): Promise<{ rowCount: number; byteCount: number }> {
   const source = sourceOf(db, row);
   const writer = formatWriter(row.format as ExportFormat, source.columns);
-  const sink = new ChunkSink(db, row.id);
+  const sink = new ChunkSink(new ChunkStore(db), row.id);
   let rowCount = 0;
   await sink.write(writer.start());
   for await (const batch of source.batches()) {
     for (const item of batch) await sink.write(writer.row(item, rowCount++));
     if (!(await keepGoing())) throw new ExportInterrupted();
+    // SQLite answers synchronously under its promises: without this turn the whole export would run
+    // as one chain of microtasks, holding up every other request (and the GC's idle work) until done.
+    await nextTurn();
   }
   await sink.write(writer.end());
   await sink.end();

@@ -11,6 +11,7 @@ import type { ExportFormat } from './formats.js';
 import { Leases } from '../db/leases.js';
 import { ExportLinks, InvalidLinkError, type LinkClaims } from './links.js';
 import type { ReportsScope } from './sources.js';
+import { ChunkStore } from './chunkStore.js';
 import { ExportWorker } from './worker.js';
 
 export type ExportKind = 'REPORTS' | 'AUDIT_LOG';
@@ -47,9 +48,11 @@ export interface ExportsDeps {
 export class ExportsService {
   readonly links: ExportLinks;
   private readonly worker: ExportWorker;
+  private readonly store: ChunkStore;
 
   constructor(private readonly deps: ExportsDeps) {
     this.links = new ExportLinks(deps.config);
+    this.store = new ChunkStore(deps.db);
     this.worker = new ExportWorker({ db: deps.db, audit: deps.audit, logger: deps.logger, leases: new Leases(deps.db, randomUUID()) });
   }
 
@@ -128,13 +131,10 @@ export class ExportsService {
   /** The file's pieces in order, a few at a time: a download's memory does not grow with its size. */
   async *chunks(exportId: string): AsyncGenerator<Uint8Array> {
     for (let next = 0; ; next += CHUNKS_PER_READ) {
-      const rows = await this.prisma.exportChunk.findMany({
-        where: { exportId, seq: { gte: next } },
-        orderBy: { seq: 'asc' },
-        take: CHUNKS_PER_READ,
-      });
-      for (const row of rows) yield row.data;
-      if (rows.length < CHUNKS_PER_READ) return;
+      const chunks = await this.store.read(exportId, next, CHUNKS_PER_READ);
+      yield* chunks;
+      if (chunks.length < CHUNKS_PER_READ) return;
     }
   }
+
 }

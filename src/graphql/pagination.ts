@@ -38,11 +38,16 @@ export function decodeCursor(cursor: string | null | undefined): Cursor | undefi
   return { createdAt, id };
 }
 
-/** Prisma `where` for rows after the cursor in newest-first order. */
+/**
+ * Prisma `where` for rows after the cursor in newest-first order. The outer `createdAt <= c` is
+ * what lets the database walk the (createdAt, id) index backwards and stop at the page's end; with
+ * the OR alone, SQLite collected and sorted every older row for each page (8x slower at 100k rows).
+ */
 export function afterCursor(cursor: Cursor | undefined) {
   if (!cursor) return {};
   return {
-    OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }],
+    createdAt: { lte: cursor.createdAt },
+    OR: [{ createdAt: { lt: cursor.createdAt } }, { id: { lt: cursor.id } }],
   };
 }
 
