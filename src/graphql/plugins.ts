@@ -21,7 +21,7 @@ function errorCode(error: GraphQLError): string {
 export function operationMetricsPlugin(): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart({ contextValue }) {
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       return {
         async didEncounterErrors({ errors, operationName, contextValue: ctx }) {
           for (const error of errors) {
@@ -41,14 +41,9 @@ export function operationMetricsPlugin(): ApolloServerPlugin<GraphQLContext> {
         async willSendResponse({ response, operation, operationName }) {
           const body = response.body;
           const hasErrors = body.kind === 'single' ? Boolean(body.singleResult.errors?.length) : false;
-          const labels = {
-            operation: contextValue.services.metrics.operationLabel(operationName),
-            type: operation?.operation ?? 'unknown',
-            outcome: hasErrors ? 'error' : 'success',
-          };
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          contextValue.services.metrics.operations.inc(labels);
-          contextValue.services.metrics.operationDuration.observe(labels, seconds);
+          const { metrics } = contextValue.services;
+          const seconds = (performance.now() - started) / 1000;
+          metrics.recordOperation(metrics.operationLabel(operationName), operation?.operation ?? 'unknown', hasErrors ? 'error' : 'success', seconds);
         },
       };
     },

@@ -103,12 +103,12 @@ export async function createFastify(config: Config, logger: Logger, services: Se
 
   // Callback style: the hook runs on every response and needs no promise.
   app.addHook('onResponse', (request, reply, done) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
-    const { metrics } = services;
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    const route = request.routeOptions.url;
+    services.metrics.recordHttp(request.method, route ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     const level = reply.statusCode >= 500 ? 'error' : 'debug';
-    request.log[level]({ reqId: request.id, method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
+    if (logger.isLevelEnabled(level)) {
+      request.log[level]({ reqId: request.id, method: request.method, url: route, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
+    }
     done();
   });
 
