@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type LabelValues } from 'prom-client';
 
 /** Distinct client-chosen operation names kept as label values; the rest are counted as "other". */
 const MAX_OPERATION_NAMES = 100;
@@ -7,15 +7,22 @@ const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_reques
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** A counter whose values are, at every read, the `_count` series of `histogram`. */
+function countOf<L extends string>(histogram: Histogram<L>, config: CounterConfiguration<L>): Counter<L> {
+  return new Counter<L>({
+    ...config,
+    async collect() {
+      this.reset();
+      for (const value of (await histogram.get()).values) {
+        if (value.metricName?.endsWith('_count')) this.inc(value.labels as LabelValues<L>, value.value);
+      }
+    },
+  });
+}
+
 /** Every Prometheus metric of one server instance, in a registry of its own. */
 export class Metrics {
   readonly registry = new Registry();
-  readonly httpRequests = new Counter({
-    name: 'bastion_http_requests_total',
-    help: 'HTTP requests by method, route and status code.',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
   readonly httpDuration = new Histogram({
     name: 'bastion_http_request_duration_seconds',
     help: 'HTTP request duration by method, route and status code.',
@@ -23,17 +30,25 @@ export class Metrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
-  readonly operations = new Counter({
-    name: 'bastion_graphql_operations_total',
-    help: 'GraphQL operations by operation name, type and outcome.',
-    labelNames: ['operation', 'type', 'outcome'] as const,
-    registers: [this.registry],
-  });
   readonly operationDuration = new Histogram({
     name: 'bastion_graphql_operation_duration_seconds',
     help: 'GraphQL operation duration by operation name, type and outcome.',
     labelNames: ['operation', 'type', 'outcome'] as const,
     buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  // The request counters equal their histograms' _count series: they are filled from them at scrape
+  // time instead of counted per request (a second label lookup per request, ~2 % of a small query).
+  readonly httpRequests = countOf(this.httpDuration, {
+    name: 'bastion_http_requests_total',
+    help: 'HTTP requests by method, route and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly operations = countOf(this.operationDuration, {
+    name: 'bastion_graphql_operations_total',
+    help: 'GraphQL operations by operation name, type and outcome.',
+    labelNames: ['operation', 'type', 'outcome'] as const,
     registers: [this.registry],
   });
   readonly graphqlErrors = new Counter({
@@ -101,10 +116,6 @@ export class Metrics {
   });
 
   private readonly operationNames = new Set<string>();
-  /** Per-request metrics by label values. prom-client hashes a labels object on every call; a
-   * child, looked up by a joined key, is hashed once (~3 % of a small query). Label values are bounded. */
-  private readonly httpChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
-  private readonly operationChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
 
   constructor() {
     // Unprefixed, as every exporter names them (process_cpu_seconds_total, nodejs_heap_size_used_bytes),
@@ -117,28 +128,12 @@ export class Metrics {
 
   /** One HTTP request: `route` is the route pattern (or "unmatched"), never the raw URL. */
   recordHttp(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route} ${status}`;
-    let child = this.httpChildren.get(key);
-    if (!child) {
-      const labels = [method, route, String(status)] as const;
-      child = { count: this.httpRequests.labels(...labels), duration: this.httpDuration.labels(...labels) };
-      this.httpChildren.set(key, child);
-    }
-    child.count.inc();
-    child.duration.observe(seconds);
+    this.httpDuration.observe({ method, route, status: String(status) }, seconds);
   }
 
   /** One GraphQL operation; `operation` comes from operationLabel, so it is bounded. */
   recordOperation(operation: string, type: string, outcome: 'success' | 'error', seconds: number): void {
-    const key = `${operation} ${type} ${outcome}`;
-    let child = this.operationChildren.get(key);
-    if (!child) {
-      const labels = [operation, type, outcome] as const;
-      child = { count: this.operations.labels(...labels), duration: this.operationDuration.labels(...labels) };
-      this.operationChildren.set(key, child);
-    }
-    child.count.inc();
-    child.duration.observe(seconds);
+    this.operationDuration.observe({ operation, type, outcome }, seconds);
   }
 
   /** A bounded label value for a client-chosen operation name. */
