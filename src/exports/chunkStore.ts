@@ -7,9 +7,9 @@ const BYTES: ArgType = { scalarType: 'bytes', arity: 'scalar' };
 
 /**
  * Export files' bytes in and out of ExportChunk, straight through the driver adapter Prisma uses.
- * Through the Prisma client every chunk crossed its JSON protocol as base64, both ways: about five
- * copies of each 256 KiB chunk, which was most of an export's memory growth (measured in bench/).
- * Everything else about chunks (counting, deleting) stays with the Prisma client.
+ * Through the Prisma client every chunk crossed its JSON protocol as base64, both ways, and that
+ * was most of an export's memory growth (`npm run bench`). Everything else about chunks (counting,
+ * deleting) stays with the Prisma client; these statements do not reach its query log or metrics.
  */
 export class ChunkStore {
   private readonly param: (n: number) => string;

@@ -7,11 +7,11 @@ import type { Export } from '../generated/prisma-sqlite/client.js';
 import type { Viewer } from '../graphql/context.js';
 import type { Logger } from '../observability/logger.js';
 import { readableAuthor, type ReportFilter } from '../reports/filter.js';
+import { ChunkStore } from './chunkStore.js';
 import type { ExportFormat } from './formats.js';
 import { Leases } from '../db/leases.js';
 import { ExportLinks, InvalidLinkError, type LinkClaims } from './links.js';
 import type { ReportsScope } from './sources.js';
-import { ChunkStore } from './chunkStore.js';
 import { ExportWorker } from './worker.js';
 
 export type ExportKind = 'REPORTS' | 'AUDIT_LOG';
@@ -136,5 +136,4 @@ export class ExportsService {
       if (chunks.length < CHUNKS_PER_READ) return;
     }
   }
-
 }
