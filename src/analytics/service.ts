@@ -1,5 +1,5 @@
 import type { AuditLog } from '../audit/auditLog.js';
-import type { Database, Prisma } from '../db/database.js';
+import { sqlParam, type Database, type Prisma } from '../db/database.js';
 import type { Metrics } from '../observability/metrics.js';
 import { zeroFilled, type TimeBucket } from './timeBuckets.js';
 import type { TimeRange } from '../graphql/timeRange.js';
@@ -50,7 +50,7 @@ export class AnalyticsService {
 
   /** The n-th positional parameter of a raw statement in this dialect. */
   private param(n: number): string {
-    return this.deps.db.provider === 'postgresql' ? `$${n}` : '?';
+    return sqlParam(this.deps.db.provider, n);
   }
 
   async overview({ from, to }: TimeRange) {

@@ -46,6 +46,11 @@ export function providerOf(databaseUrl?: string): Provider {
   throw new Error(`Unsupported DATABASE_URL scheme (expected postgres://, postgresql:// or file:): ${databaseUrl.split(':')[0]}:`);
 }
 
+/** The n-th positional parameter of a raw statement in the provider's dialect ($1 or ?). */
+export function sqlParam(provider: Provider, n: number): string {
+  return provider === 'postgresql' ? `$${n}` : '?';
+}
+
 /** The file of a `file:` URL (relative paths against cwd; query string ignored). */
 export function sqliteFileFromUrl(url: string): string {
   const rest = url.replace(/^file:/i, '').replace(/\?.*$/, '');

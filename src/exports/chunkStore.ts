@@ -1,5 +1,5 @@
 import type { ArgType } from '@prisma/driver-adapter-utils';
-import type { Database } from '../db/database.js';
+import { sqlParam, type Database } from '../db/database.js';
 
 const STRING: ArgType = { scalarType: 'string', arity: 'scalar' };
 const INT: ArgType = { scalarType: 'int', arity: 'scalar' };
@@ -12,29 +12,22 @@ const BYTES: ArgType = { scalarType: 'bytes', arity: 'scalar' };
  * deleting) stays with the Prisma client; these statements do not reach its query log or metrics.
  */
 export class ChunkStore {
-  private readonly param: (n: number) => string;
+  private readonly insertSql: string;
+  private readonly readSql: string;
 
   constructor(private readonly db: Database) {
-    this.param = db.provider === 'postgresql' ? (n) => `$${n}` : () => '?';
+    const p = (n: number) => sqlParam(db.provider, n);
+    this.insertSql = `INSERT INTO "ExportChunk" ("exportId", "seq", "data") VALUES (${p(1)}, ${p(2)}, ${p(3)})`;
+    this.readSql = `SELECT "data" FROM "ExportChunk" WHERE "exportId" = ${p(1)} AND "seq" >= ${p(2)} ORDER BY "seq" ASC LIMIT ${p(3)}`;
   }
 
   async insert(exportId: string, seq: number, data: Buffer): Promise<void> {
-    const p = this.param;
-    await this.db.driver().executeRaw({
-      sql: `INSERT INTO "ExportChunk" ("exportId", "seq", "data") VALUES (${p(1)}, ${p(2)}, ${p(3)})`,
-      args: [exportId, seq, data],
-      argTypes: [STRING, INT, BYTES],
-    });
+    await this.db.driver().executeRaw({ sql: this.insertSql, args: [exportId, seq, data], argTypes: [STRING, INT, BYTES] });
   }
 
   /** Up to `limit` chunks of an export from sequence number `fromSeq` on, in order. */
   async read(exportId: string, fromSeq: number, limit: number): Promise<Uint8Array[]> {
-    const p = this.param;
-    const result = await this.db.driver().queryRaw({
-      sql: `SELECT "data" FROM "ExportChunk" WHERE "exportId" = ${p(1)} AND "seq" >= ${p(2)} ORDER BY "seq" ASC LIMIT ${p(3)}`,
-      args: [exportId, fromSeq, limit],
-      argTypes: [STRING, INT, INT],
-    });
+    const result = await this.db.driver().queryRaw({ sql: this.readSql, args: [exportId, fromSeq, limit], argTypes: [STRING, INT, INT] });
     return result.rows.map((row) => row[0] as Uint8Array);
   }
 }
