@@ -46,6 +46,18 @@ const targets: Array<{ target: string; value: string; met: boolean }> = [];
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 const log = (...parts: unknown[]) => console.error('[bench]', ...parts);
 
+/** Runs `work` while sampling the RSS of `pid`; the peak is the highest value seen meanwhile. */
+async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promise<{ value: T; peakRss: number }> {
+  const stop = sampleRss(pid);
+  try {
+    const value = await work();
+    return { value, peakRss: stop() };
+  } catch (error) {
+    stop();
+    throw error;
+  }
+}
+
 async function warmAndLoad(url: string, body: unknown, headers: Record<string, string> = {}, connections = SIZE.connections): Promise<LoadResult> {
   await load({ url, body, headers, connections, seconds: 3 }); // warm-up (JIT, caches)
   return load({ url, body, headers, connections, seconds: SIZE.seconds });
@@ -74,9 +86,12 @@ async function startBaseline(file: string, name: string): Promise<RunningServer>
 async function compare(scenario: string, contenders: Contender[], body: unknown): Promise<Map<string, LoadResult>> {
   for (const c of contenders) await load({ url: c.url, body, headers: c.headers, connections: SIZE.connections, seconds: 3 }); // warm-up
   const runs = new Map<string, LoadResult[]>(contenders.map((c) => [c.stack, []]));
+  const peaks = new Map<string, number>();
   for (let round = 0; round < SIZE.rounds; round++) {
     for (const c of contenders) {
-      runs.get(c.stack)!.push(await load({ url: c.url, body, headers: c.headers, connections: SIZE.connections, seconds: SIZE.seconds }));
+      const { value, peakRss } = await withPeakRss(c.pid, () => load({ url: c.url, body, headers: c.headers, connections: SIZE.connections, seconds: SIZE.seconds }));
+      runs.get(c.stack)!.push(value);
+      peaks.set(c.stack, Math.max(peaks.get(c.stack) ?? 0, peakRss));
     }
   }
   const medians = new Map<string, LoadResult>();
@@ -84,7 +99,7 @@ async function compare(scenario: string, contenders: Contender[], body: unknown)
     const sorted = [...runs.get(c.stack)!].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
     const median = sorted[Math.floor(sorted.length / 2)]!;
     medians.set(c.stack, median);
-    rows.push({ scenario, stack: c.stack, result: median, peakRssMb: mb(memoryOf(c.pid).rss), note: `median of ${SIZE.rounds} rounds` });
+    rows.push({ scenario, stack: c.stack, result: median, peakRssMb: mb(peaks.get(c.stack)!), note: `median of ${SIZE.rounds} rounds` });
   }
   return medians;
 }
@@ -181,8 +196,8 @@ async function bastionScenarios({ server, dataDir, user, userId, token, adminTok
   const auth = { authorization: `Bearer ${token}` };
 
   const measure = async (scenario: string, body: unknown, headers: Record<string, string> = {}, note?: string) => {
-    const result = await warmAndLoad(url, body, headers);
-    rows.push({ scenario, stack: 'Bastion', result, peakRssMb: mb(memoryOf(pid).rss), note });
+    const { value: result, peakRss } = await withPeakRss(pid, () => warmAndLoad(url, body, headers));
+    rows.push({ scenario, stack: 'Bastion', result, peakRssMb: mb(peakRss), note });
     return result;
   };
 
@@ -197,8 +212,8 @@ async function bastionScenarios({ server, dataDir, user, userId, token, adminTok
 
   log('Bastion: Login');
   const loginBody = { query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { login: user.email, password: user.password } } };
-  const logins = await load({ url, body: loginBody, connections: 4, seconds: Math.max(2, SIZE.seconds / 2) });
-  rows.push({ scenario: '`Login` (argon2id)', stack: 'Bastion', result: logins, note: `${Math.round(logins.requestsPerSecond)} logins/s` });
+  const { value: logins, peakRss: loginPeak } = await withPeakRss(pid, () => load({ url, body: loginBody, connections: 4, seconds: Math.max(2, SIZE.seconds / 2) }));
+  rows.push({ scenario: '`Login` (argon2id)', stack: 'Bastion', result: logins, peakRssMb: mb(loginPeak), note: `${Math.round(logins.requestsPerSecond)} logins/s` });
 
   log('Bastion: Me during a login burst');
   // The burst: as many different users signing in at once (their accounts exist beforehand).
@@ -209,6 +224,7 @@ async function bastionScenarios({ server, dataDir, user, userId, token, adminTok
       return account;
     }),
   );
+  const stopBurstSampling = sampleRss(pid);
   const during = load({ url, body: ME_QUERY, headers: auth, connections: SIZE.connections, seconds: 4 });
   await new Promise((r) => setTimeout(r, 500));
   const burst = await Promise.all(
@@ -218,12 +234,13 @@ async function bastionScenarios({ server, dataDir, user, userId, token, adminTok
   );
   const burstOk = burst.filter((r) => r.json.data?.login).length;
   const meDuringBurst = await during;
-  rows.push({ scenario: `\`Me\` during a burst of ${SIZE.loginBurst} logins`, stack: 'Bastion', result: meDuringBurst, note: `${burstOk}/${SIZE.loginBurst} logins succeeded` });
+  const burstPeak = stopBurstSampling();
+  rows.push({ scenario: `\`Me\` during a burst of ${SIZE.loginBurst} logins`, stack: 'Bastion', result: meDuringBurst, peakRssMb: mb(burstPeak), note: `${burstOk}/${SIZE.loginBurst} logins succeeded` });
   targets.push({ target: `other requests' p99 < 50 ms during a ${SIZE.loginBurst}-login burst`, value: `${meDuringBurst.p99} ms`, met: meDuringBurst.p99 < 50 });
 
   log(`Bastion: fan-out to ${SIZE.subscribers} subscribers`);
-  const fanOutMs = await fanOut(url, adminToken, SIZE.subscribers);
-  rows.push({ scenario: `WebSocket fan-out: one alert to ${SIZE.subscribers.toLocaleString('en')} subscribers`, stack: 'Bastion', note: `last delivery after ${fanOutMs.toFixed(1)} ms`, peakRssMb: mb(memoryOf(pid).rss) });
+  const { value: fanOutMs, peakRss: fanOutPeak } = await withPeakRss(pid, () => fanOut(url, adminToken, SIZE.subscribers));
+  rows.push({ scenario: `WebSocket fan-out: one alert to ${SIZE.subscribers.toLocaleString('en')} subscribers`, stack: 'Bastion', note: `last delivery after ${fanOutMs.toFixed(1)} ms`, peakRssMb: mb(fanOutPeak) });
   targets.push({ target: `fan-out to ${SIZE.subscribers} subscribers < 250 ms`, value: `${fanOutMs.toFixed(1)} ms`, met: fanOutMs < 250 });
 
   log(`Bastion: export of ${SIZE.exportRows} reports`);
@@ -316,8 +333,9 @@ function report(started: Date): string {
     '- Bastion runs as built (`dist/`), in production mode, on the embedded SQLite default, with every security layer on',
     '  (rate limits raised only so that the load is not refused). Baselines serve the same SDL with a constant `me`.',
     '- Compare figures as ratios within this run: absolute numbers move with the machine.',
+    '- Peak RSS is the highest resident set size of the server process, sampled every 20 ms while the scenario ran.',
     '',
-    '| scenario | stack | requests/s | p50 ms | p99 ms | RSS MB | note |',
+    '| scenario | stack | requests/s | p50 ms | p99 ms | peak RSS MB | note |',
     '|---|---|---:|---:|---:|---:|---|',
     ...rows.map((r) =>
       `| ${r.scenario} | ${r.stack} | ${r.result ? fmt(r.result.requestsPerSecond) : ''} | ${r.result?.p50 ?? ''} | ${r.result?.p99 ?? ''} | ${r.peakRssMb ?? ''} | ${[r.note, r.result && (r.result.errors || r.result.non2xx) ? `${r.result.errors} errors, ${r.result.non2xx} non-2xx` : ''].filter(Boolean).join('; ')} |`,
