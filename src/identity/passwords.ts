@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
+import { PasswordHasher } from './passwordHasher.js';
 
 /** argon2id cost parameters. Changing them rehashes each password at its next login. */
 export const PASSWORD_HASH_OPTIONS = {
@@ -13,9 +14,9 @@ export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 256;
 
 /**
- * At most this many argon2 calls at once: one core fewer than this process may use (at least one).
- * argon2 runs on libuv's thread pool; a burst of logins must leave a core to the event loop, or
- * every other request waits behind the hashes.
+ * At most this many argon2 calls at once: one core fewer than this process may use (at least one),
+ * so a burst of logins leaves a core to the event loop. Where there is no spare core, the hashing
+ * process's lower priority (passwordHasher.ts) keeps the event loop ahead of the hashes.
  */
 const MAX_CONCURRENT_HASHES = Math.max(1, Math.min(3, availableParallelism() - 1));
 
@@ -36,13 +37,14 @@ class Semaphore {
 }
 
 const hashing = new Semaphore(MAX_CONCURRENT_HASHES);
+const hasher = new PasswordHasher();
 
 export function hashPassword(password: string): Promise<string> {
-  return hashing.run(() => argon2.hash(password, PASSWORD_HASH_OPTIONS));
+  return hashing.run(() => hasher.hash(password, PASSWORD_HASH_OPTIONS));
 }
 
 export function verifyPassword(hash: string, password: string): Promise<boolean> {
-  return hashing.run(() => argon2.verify(hash, password).catch(() => false));
+  return hashing.run(() => hasher.verify(hash, password));
 }
 
 export function needsRehash(hash: string): boolean {
@@ -55,6 +57,6 @@ export function needsRehash(hash: string): boolean {
  */
 let dummyHash: Promise<string> | undefined;
 export function dummyPasswordHash(): Promise<string> {
-  dummyHash ??= argon2.hash(`dummy-${Math.random()}-${Date.now()}`, PASSWORD_HASH_OPTIONS);
+  dummyHash ??= hashPassword(`dummy-${Math.random()}-${Date.now()}`);
   return dummyHash;
 }
