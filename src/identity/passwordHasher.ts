@@ -34,30 +34,41 @@ export class PasswordHasher {
       this.pending.set(request.id, { resolve, reject });
       // Only a request in flight holds the process open.
       child.channel?.ref();
-      child.send(request);
+      child.send(request, (error) => {
+        if (error) this.settle(request.id, { id: request.id, error: error.message });
+      });
     });
   }
 
   private start(): ChildProcess {
     if (this.child) return this.child;
     const child = fork(CHILD, [], { execArgv: FROM_SOURCE ? ['--import', 'tsx'] : [], serialization: 'advanced' });
-    child.on('message', (reply: HashReply) => {
-      const waiter = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (this.pending.size === 0) child.channel?.unref();
-      if (!waiter) return;
-      if ('error' in reply) waiter.reject(new Error(`password hashing failed: ${reply.error}`));
-      else waiter.resolve(reply.value);
-    });
-    child.on('exit', (code, signal) => {
-      if (this.child === child) this.child = undefined;
-      const error = new Error(`password hashing process exited (${signal ?? code})`);
-      for (const waiter of this.pending.values()) waiter.reject(error);
-      this.pending.clear();
+    child.on('message', (reply: HashReply) => this.settle(reply.id, reply));
+    child.on('exit', (code, signal) => this.abandon(child, new Error(`password hashing process exited (${signal ?? code})`)));
+    // Failing to start or to reach the process: its calls fail; the next call starts a new one.
+    child.on('error', (error) => {
+      this.abandon(child, error);
+      child.kill();
     });
     child.unref();
     child.channel?.unref();
     this.child = child;
     return child;
+  }
+
+  private settle(id: number, reply: HashReply): void {
+    const waiter = this.pending.get(id);
+    if (!waiter) return;
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.child?.channel?.unref();
+    if ('error' in reply) waiter.reject(new Error(`password hashing failed: ${reply.error}`));
+    else waiter.resolve(reply.value);
+  }
+
+  private abandon(child: ChildProcess, error: Error): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
   }
 }
