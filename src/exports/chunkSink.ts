@@ -4,12 +4,14 @@ import type { ChunkStore } from './chunkStore.js';
 export const CHUNK_BYTES = 256 * 1024;
 
 /**
- * Collects an export's text and stores it as numbered ExportChunk rows of about CHUNK_BYTES, so the
- * file never sits whole in memory and every instance can serve it from the database.
+ * Collects an export's text and stores it as numbered ExportChunk rows of CHUNK_BYTES (the last one
+ * shorter), so the file never sits whole in memory and every instance can serve it from the
+ * database. Text is encoded at once into one buffer reused for every chunk: each row's string dies
+ * young instead of waiting, promoted to the old heap, for its chunk to fill.
  */
 export class ChunkSink {
-  private parts: string[] = [];
-  private pending = 0;
+  private readonly buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private used = 0;
   private seq = 0;
   /** Bytes written so far, the file's final size once `end` returned. */
   bytes = 0;
@@ -20,21 +22,44 @@ export class ChunkSink {
   ) {}
 
   async write(text: string): Promise<void> {
-    if (text.length === 0) return;
-    this.parts.push(text);
-    this.pending += Buffer.byteLength(text, 'utf8');
-    if (this.pending >= CHUNK_BYTES) await this.flush();
+    let rest = text;
+    while (rest.length > 0) {
+      const room = CHUNK_BYTES - this.used;
+      // A UTF-16 code unit is at most 3 UTF-8 bytes: when that much room is left, the text fits.
+      if (rest.length * 3 <= room) {
+        this.used += this.buffer.write(rest, this.used, 'utf8');
+        return;
+      }
+      // Buffer.write stops before a character that does not fit whole, so none is split.
+      const written = this.buffer.write(rest, this.used, 'utf8');
+      this.used += written;
+      const consumed = charsIn(rest, written);
+      if (consumed === rest.length) return;
+      await this.flush();
+      rest = rest.slice(consumed);
+    }
   }
 
   async end(): Promise<void> {
-    if (this.pending > 0) await this.flush();
+    if (this.used > 0) await this.flush();
   }
 
   private async flush(): Promise<void> {
-    const data = Buffer.from(this.parts.join(''), 'utf8');
-    this.parts = [];
-    this.pending = 0;
-    await this.store.insert(this.exportId, this.seq++, data);
-    this.bytes += data.length;
+    // The store has bound (copied) the bytes once insert resolves, so the buffer can be refilled.
+    await this.store.insert(this.exportId, this.seq++, this.buffer.subarray(0, this.used));
+    this.bytes += this.used;
+    this.used = 0;
   }
+}
+
+/** How many UTF-16 code units of `text` make up its first `bytes` UTF-8 bytes (a whole-character prefix). */
+function charsIn(text: string, bytes: number): number {
+  let count = 0;
+  let seen = 0;
+  while (seen < bytes) {
+    const code = text.codePointAt(count)!;
+    seen += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    count += code >= 0x10000 ? 2 : 1;
+  }
+  return count;
 }
