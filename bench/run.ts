@@ -19,8 +19,8 @@ const outIndex = process.argv.indexOf('--out');
 const outFile = outIndex > 0 ? path.resolve(process.argv[outIndex + 1]!) : quick ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : path.join(ROOT, 'BENCHMARKS.md');
 
 const SIZE = quick
-  ? { seconds: 1, rounds: 1, connections: 20, reports: 1_000, exportRows: 2_000, subscribers: 50, loginBurst: 10 }
-  : { seconds: 10, rounds: 3, connections: 50, reports: 10_000, exportRows: 100_000, subscribers: 1_000, loginBurst: 50 };
+  ? { seconds: 1, rounds: 1, roundSeconds: 1, connections: 20, reports: 1_000, exportRows: 2_000, subscribers: 50, loginBurst: 10 }
+  : { seconds: 10, rounds: 5, roundSeconds: 6, connections: 50, reports: 10_000, exportRows: 100_000, subscribers: 1_000, loginBurst: 50 };
 
 const ME_QUERY = { query: 'query Me { me { id email username role createdAt } }', operationName: 'Me' };
 const TYPENAME = { query: '{ __typename }' };
@@ -89,7 +89,7 @@ async function compare(scenario: string, contenders: Contender[], body: unknown)
   const peaks = new Map<string, number>();
   for (let round = 0; round < SIZE.rounds; round++) {
     for (const c of contenders) {
-      const { value, peakRss } = await withPeakRss(c.pid, () => load({ url: c.url, body, headers: c.headers, connections: SIZE.connections, seconds: SIZE.seconds }));
+      const { value, peakRss } = await withPeakRss(c.pid, () => load({ url: c.url, body, headers: c.headers, connections: SIZE.connections, seconds: SIZE.roundSeconds }));
       runs.get(c.stack)!.push(value);
       peaks.set(c.stack, Math.max(peaks.get(c.stack) ?? 0, peakRss));
     }
@@ -329,7 +329,8 @@ function report(started: Date): string {
     `Run with \`npm run bench\`${quick ? ' --quick (a smoke run: figures are not meaningful)' : ''} on ${started.toISOString().slice(0, 10)}.`,
     '',
     `- Machine: ${os.cpus().length} cores, ${mb(os.totalmem()) / 1024 > 1 ? `${Math.round(os.totalmem() / 1024 ** 3)} GiB` : `${mb(os.totalmem())} MB`}; ${machineDescription()}.`,
-    `- Node ${process.version}; load by autocannon, ${SIZE.connections} connections, ${SIZE.seconds} s per scenario after a 3 s warm-up.`,
+    `- Node ${process.version}; load by autocannon, ${SIZE.connections} connections, after a 3 s warm-up: ${SIZE.seconds} s per scenario;`,
+    `  stacks compared on one query take ${SIZE.rounds} turns of ${SIZE.roundSeconds} s each, interleaved, and keep their median turn.`,
     '- Bastion runs as built (`dist/`), in production mode, on the embedded SQLite default, with every security layer on',
     '  (rate limits raised only so that the load is not refused). Baselines serve the same SDL with a constant `me`.',
     '- Compare figures as ratios within this run: absolute numbers move with the machine.',
