@@ -45,18 +45,19 @@ export class AuthState {
   }
 
   async check(claims: AccessClaims): Promise<ViewerCheck> {
+    const cached = this.cachedCheck(claims);
+    if (cached) return cached;
+    const { session, user } = await this.load(claims.sessionId, claims.userId);
+    return verdict(claims, session, user?.user);
+  }
+
+  /** The answer from fresh cached state alone; undefined when the database must be asked. */
+  cachedCheck(claims: AccessClaims): ViewerCheck | undefined {
     const now = Date.now();
-    let session = this.sessions.get(claims.sessionId);
-    let cached = this.users.get(claims.userId);
-    if (!session || now - session.fetchedAt > STATE_TTL_MS || !cached || now - cached.fetchedAt > STATE_TTL_MS) {
-      ({ session, user: cached } = await this.load(claims.sessionId, claims.userId));
-    }
-    if (!session || !cached || session.userId !== claims.userId) return { refused: 'revoked' };
-    const { user } = cached;
-    // Disabled first: disabling also ends every session, and the holder should learn why.
-    if (user.disabled) return { refused: 'disabled' };
-    if (!session.live || user.tokenVersion !== claims.tokenVersion || !isRole(user.role)) return { refused: 'revoked' };
-    return { viewer: { id: user.id, role: user.role, sessionId: claims.sessionId } };
+    const session = this.sessions.get(claims.sessionId);
+    const cached = this.users.get(claims.userId);
+    if (!session || now - session.fetchedAt > STATE_TTL_MS || !cached || now - cached.fetchedAt > STATE_TTL_MS) return undefined;
+    return verdict(claims, session, cached.user);
   }
 
   /** The user record, from the cache the revocation check keeps warm. */
@@ -101,4 +102,13 @@ export class AuthState {
     if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
     map.set(key, value);
   }
+}
+
+/** Whether a token's claims still hold against its session and user as last read. */
+function verdict(claims: AccessClaims, session: SessionState | undefined, user: User | undefined): ViewerCheck {
+  if (!session || !user || session.userId !== claims.userId) return { refused: 'revoked' };
+  // Disabled first: disabling also ends every session, and the holder should learn why.
+  if (user.disabled) return { refused: 'disabled' };
+  if (!session.live || user.tokenVersion !== claims.tokenVersion || !isRole(user.role)) return { refused: 'revoked' };
+  return { viewer: { id: user.id, role: user.role, sessionId: claims.sessionId } };
 }

@@ -38,6 +38,20 @@ export async function authenticate(auth: Authenticator, header: string | undefin
   return check.viewer;
 }
 
+/**
+ * `authenticate`'s answer when caches alone can give it, with no waiting: the viewer, or null for
+ * no header. Undefined means "ask `authenticate`": a token not verified yet, stale state, or any
+ * refusal (which `authenticate` then reports and records).
+ */
+export function authenticateFromCache(auth: Authenticator, header: string | undefined): Viewer | null | undefined {
+  const token = bearerToken(header);
+  if (token === undefined) return null;
+  if (token === null) return undefined;
+  const claims = auth.tokens.cachedClaims(token);
+  const check = claims && auth.authState.cachedCheck(claims);
+  return check && 'viewer' in check ? check.viewer : undefined;
+}
+
 /** HTTP status for an authentication refusal. */
 export function statusOf(error: AppError): number {
   return error.extensions['code'] === ErrorCode.FORBIDDEN ? 403 : 401;

@@ -67,13 +67,18 @@ export class AccessTokens {
       .sign(this.signingKey);
   }
 
-  async verify(token: string): Promise<AccessClaims> {
+  /** The claims of a token verified here before and not yet expired; undefined when it must be verified in full. */
+  cachedClaims(token: string): AccessClaims | undefined {
     const cached = this.verified.get(token);
-    if (cached) {
-      if (cached.expiresAt * 1000 > Date.now()) return cached;
-      this.verified.delete(token);
-      throw new InvalidTokenError('expired');
-    }
+    if (!cached) return undefined;
+    if (cached.expiresAt * 1000 > Date.now()) return cached;
+    this.verified.delete(token); // verified in full again, it is refused as expired
+    return undefined;
+  }
+
+  async verify(token: string): Promise<AccessClaims> {
+    const cached = this.cachedClaims(token);
+    if (cached) return cached;
     let payload;
     try {
       ({ payload } = await jwtVerify(token, this.verifyKey, {

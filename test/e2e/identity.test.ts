@@ -351,6 +351,7 @@ describe.skipIf(skipSuite())('identity', () => {
 
     it('a disabled user is refused everywhere, old tokens included; enabling restores login', async () => {
       const user = await register(server);
+      expect((await me(user.accessToken)).status).toBe(200); // the token and its user are now cached
       const disabled = await server.gql(SET_DISABLED, { id: user.user.id, d: true }, { token: admin.accessToken });
       expect(disabled.body.data).toEqual({ setUserDisabled: { id: user.user.id, disabled: true } });
       const res = await me(user.accessToken);
