@@ -1,5 +1,7 @@
 import type { ChunkStore } from './chunkStore.js';
 
+const utf8 = new TextEncoder();
+
 /** Size of one stored piece of an export's file. */
 export const CHUNK_BYTES = 256 * 1024;
 
@@ -21,6 +23,7 @@ export class ChunkSink {
     private readonly exportId: string,
   ) {}
 
+  /** Appends text; each call must hold whole characters (a row), never half of a surrogate pair. */
   async write(text: string): Promise<void> {
     let rest = text;
     while (rest.length > 0) {
@@ -30,13 +33,12 @@ export class ChunkSink {
         this.used += this.buffer.write(rest, this.used, 'utf8');
         return;
       }
-      // Buffer.write stops before a character that does not fit whole, so none is split.
-      const written = this.buffer.write(rest, this.used, 'utf8');
+      // encodeInto writes whole characters only and says how much of the text it took.
+      const { read, written } = utf8.encodeInto(rest, this.buffer.subarray(this.used));
       this.used += written;
-      const consumed = charsIn(rest, written);
-      if (consumed === rest.length) return;
+      if (read === rest.length) return;
       await this.flush();
-      rest = rest.slice(consumed);
+      rest = rest.slice(read);
     }
   }
 
@@ -50,16 +52,4 @@ export class ChunkSink {
     this.bytes += this.used;
     this.used = 0;
   }
-}
-
-/** How many UTF-16 code units of `text` make up its first `bytes` UTF-8 bytes (a whole-character prefix). */
-function charsIn(text: string, bytes: number): number {
-  let count = 0;
-  let seen = 0;
-  while (seen < bytes) {
-    const code = text.codePointAt(count)!;
-    seen += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-    count += code >= 0x10000 ? 2 : 1;
-  }
-  return count;
 }

@@ -1,4 +1,4 @@
-import { GraphQLScalarType } from 'graphql';
+import { GraphQLError, GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Resolvers } from '../generated/graphql.js';
 
@@ -10,7 +10,11 @@ import type { Resolvers } from '../generated/graphql.js';
  */
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
-  serialize: (value) => (isValidDate(value) ? value : (DateTimeResolver.serialize(value) as Date)).toISOString(),
+  serialize: (value) => {
+    const date = isValidDate(value) ? value : DateTimeResolver.serialize(value);
+    if (!isValidDate(date)) throw new GraphQLError('DateTime cannot represent an invalid date');
+    return date.toISOString();
+  },
 });
 
 function isValidDate(value: unknown): value is Date {

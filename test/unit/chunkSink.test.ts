@@ -8,7 +8,10 @@ function memoryStore(): { store: ChunkStore; chunks: Buffer[] } {
   const store = {
     async insert(_exportId: string, seq: number, data: Buffer) {
       expect(seq).toBe(chunks.length);
-      chunks.push(Buffer.from(data)); // the sink reuses its buffer once insert resolves
+      // Like pg waiting for a pooled connection, copy the bytes only later: the sink must not
+      // refill its buffer before insert resolves.
+      await new Promise((resolve) => setImmediate(resolve));
+      chunks.push(Buffer.from(data));
     },
   } as unknown as ChunkStore;
   return { store, chunks };
@@ -53,5 +56,10 @@ describe('ChunkSink', () => {
     const { chunks, bytes } = await writeAll(['id,title\r\n', '1,a\r\n']);
     expect(chunks.map(String)).toEqual(['id,title\r\n1,a\r\n']);
     expect(bytes).toBe(15);
+  });
+
+  it('stores text that ends exactly on a chunk boundary without an empty last chunk', async () => {
+    const { chunks } = await writeAll(Array.from({ length: 512 }, () => 'x'.repeat(1024)));
+    expect(chunks.map((c) => c.length)).toEqual([CHUNK_BYTES, CHUNK_BYTES]);
   });
 });
