@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PasswordHasher } from '../../src/identity/passwordHasher.js';
-import { PASSWORD_HASH_OPTIONS } from '../../src/identity/passwords.js';
+import { PASSWORD_HASH_OPTIONS, dummyPasswordHash, hashPassword } from '../../src/identity/passwords.js';
 
 /** This process's children running the hashing process, by pid (Linux /proc). */
 function hasherChildren(): number[] {
@@ -54,5 +54,13 @@ describe('password hasher process', () => {
     const hash = await hasher.hash('third password here', PASSWORD_HASH_OPTIONS);
     expect(await hasher.verify(hash, 'third password here')).toBe(true);
     expect(hasherChildren().filter((pid) => !before.has(pid))).toHaveLength(1);
+  }, 30_000);
+
+  it('does not keep a dummy hash that failed: the next unknown-user login gets a new one', async () => {
+    await hashPassword('warm up the shared hashing process');
+    const first = dummyPasswordHash();
+    for (const pid of hasherChildren()) process.kill(pid, 'SIGKILL');
+    await expect(first).rejects.toThrow(/password hashing (process exited|failed)/);
+    expect(await dummyPasswordHash()).toMatch(/^\$argon2id\$/);
   }, 30_000);
 });
