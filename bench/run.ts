@@ -224,17 +224,16 @@ async function bastionScenarios({ server, dataDir, user, userId, token, adminTok
       return account;
     }),
   );
-  const stopBurstSampling = sampleRss(pid);
-  const during = load({ url, body: ME_QUERY, headers: auth, connections: SIZE.connections, seconds: 4 });
-  await new Promise((r) => setTimeout(r, 500));
-  const burst = await Promise.all(
-    burstUsers.map((account) =>
-      post(url, { query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { login: account.email, password: account.password } } }),
-    ),
-  );
-  const burstOk = burst.filter((r) => r.json.data?.login).length;
-  const meDuringBurst = await during;
-  const burstPeak = stopBurstSampling();
+  const { value: [meDuringBurst, burstOk], peakRss: burstPeak } = await withPeakRss(pid, async () => {
+    const during = load({ url, body: ME_QUERY, headers: auth, connections: SIZE.connections, seconds: 4 });
+    await new Promise((r) => setTimeout(r, 500));
+    const burst = await Promise.all(
+      burstUsers.map((account) =>
+        post(url, { query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { login: account.email, password: account.password } } }),
+      ),
+    );
+    return [await during, burst.filter((r) => r.json.data?.login).length] as const;
+  });
   rows.push({ scenario: `\`Me\` during a burst of ${SIZE.loginBurst} logins`, stack: 'Bastion', result: meDuringBurst, peakRssMb: mb(burstPeak), note: `${burstOk}/${SIZE.loginBurst} logins succeeded` });
   targets.push({ target: `other requests' p99 < 50 ms during a ${SIZE.loginBurst}-login burst`, value: `${meDuringBurst.p99} ms`, met: meDuringBurst.p99 < 50 });
 
@@ -296,25 +295,25 @@ async function fanOut(url: string, adminToken: string, count: number): Promise<n
 async function exportAndDownload(url: string, token: string, pid: number): Promise<{ ms: number; bytes: number; rssGrowth: number; peakRss: number }> {
   const auth = { authorization: `Bearer ${token}` };
   const before = memoryOf(pid).rss;
-  const stopSampling = sampleRss(pid);
-  const started = performance.now();
-  const created = await post(url, { query: 'mutation { createExport(input: {kind: REPORTS, format: CSV}) { id } }' }, auth);
-  if (created.json.errors) throw new Error(`createExport failed: ${JSON.stringify(created.json.errors)}`);
-  const id = created.json.data.createExport.id as string;
-  let downloadUrl: string | null = null;
-  while (!downloadUrl) {
-    const res = await post(url, { query: 'query($id: ID!) { export(id: $id) { status downloadUrl rowCount } }', variables: { id } }, auth);
-    const status = res.json.data?.export?.status;
-    if (status === 'FAILED') throw new Error('export failed');
-    downloadUrl = status === 'READY' ? res.json.data.export.downloadUrl : null;
-    if (!downloadUrl) await new Promise((r) => setTimeout(r, 100));
-  }
-  const response = await fetch(downloadUrl);
-  let bytes = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
-  const ms = performance.now() - started;
-  const peakRss = stopSampling();
-  return { ms, bytes, rssGrowth: Math.max(0, peakRss - before), peakRss };
+  const { value, peakRss } = await withPeakRss(pid, async () => {
+    const started = performance.now();
+    const created = await post(url, { query: 'mutation { createExport(input: {kind: REPORTS, format: CSV}) { id } }' }, auth);
+    if (created.json.errors) throw new Error(`createExport failed: ${JSON.stringify(created.json.errors)}`);
+    const id = created.json.data.createExport.id as string;
+    let downloadUrl: string | null = null;
+    while (!downloadUrl) {
+      const res = await post(url, { query: 'query($id: ID!) { export(id: $id) { status downloadUrl rowCount } }', variables: { id } }, auth);
+      const status = res.json.data?.export?.status;
+      if (status === 'FAILED') throw new Error('export failed');
+      downloadUrl = status === 'READY' ? res.json.data.export.downloadUrl : null;
+      if (!downloadUrl) await new Promise((r) => setTimeout(r, 100));
+    }
+    const response = await fetch(downloadUrl);
+    let bytes = 0;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
+    return { ms: performance.now() - started, bytes };
+  });
+  return { ...value, rssGrowth: Math.max(0, peakRss - before), peakRss };
 }
 
 function ratio(a: LoadResult, b: LoadResult): string {
