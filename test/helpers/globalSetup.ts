@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { ROOT } from './process.js';
 
 const ADMIN_URL = process.env.PG_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -9,8 +11,12 @@ declare module 'vitest' {
   }
 }
 
-/** With CI=true the PostgreSQL leg must run: an unreachable server fails the run instead of skipping. */
+/**
+ * Builds dist/ once per run, so tests that spawn `node dist/src/main.js` run this code; then
+ * checks PostgreSQL. With CI=true the PostgreSQL leg must run: an unreachable server fails the run.
+ */
 export default async function setup(project: TestProject): Promise<void> {
+  execFileSync(process.execPath, [`${ROOT}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();

@@ -67,7 +67,55 @@ export function testEnv(storage: TestStorage, env: Record<string, string> = {}):
   };
 }
 
-export class TestServer {
+export interface GqlOptions {
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+/** One GraphQL request over real HTTP (POST, JSON) to the server at `url`. */
+export async function gqlAt<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  options: GqlOptions = {},
+): Promise<GqlResponse<T>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as GqlResponse<T>['body'] };
+}
+
+export interface WsClientOptions {
+  lazy?: boolean;
+  onClose?: (event: unknown) => void;
+}
+
+/** A graphql-ws client over a real socket to the server at `url`. */
+export function wsClientAt(url: string, token?: string, options: WsClientOptions = {}): Client {
+  return createClient({
+    url: `${url.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    lazy: options.lazy ?? true,
+    retryAttempts: 0,
+    on: options.onClose ? { closed: options.onClose } : undefined,
+  });
+}
+
+/** What the request helpers below need of a server: in-process (TestServer) or spawned (BuiltServer). */
+export interface GqlServer {
+  readonly url: string;
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, options?: GqlOptions): Promise<GqlResponse<T>>;
+  wsClient(token?: string, options?: WsClientOptions): Client;
+}
+
+export class TestServer implements GqlServer {
   private constructor(
     readonly app: App,
     readonly storage: TestStorage,
@@ -85,33 +133,17 @@ export class TestServer {
     return this.app.url;
   }
 
-  async gql<T = Record<string, unknown>>(
+  gql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
-    options: { token?: string; headers?: Record<string, string> } = {},
+    options: GqlOptions = {},
   ): Promise<GqlResponse<T>> {
-    const response = await fetch(`${this.url}/graphql`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...options.headers,
-      },
-      body: JSON.stringify({ query, variables }),
-    });
-    return { status: response.status, headers: response.headers, body: (await response.json()) as GqlResponse<T>['body'] };
+    return gqlAt<T>(this.url, query, variables, options);
   }
 
   /** A graphql-ws client on the same port and path. */
-  wsClient(token?: string, options: { lazy?: boolean; onClose?: (event: unknown) => void } = {}): Client {
-    return createClient({
-      url: `${this.url.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: token ? { authorization: `Bearer ${token}` } : {},
-      lazy: options.lazy ?? true,
-      retryAttempts: 0,
-      on: options.onClose ? { closed: options.onClose } : undefined,
-    });
+  wsClient(token?: string, options: WsClientOptions = {}): Client {
+    return wsClientAt(this.url, token, options);
   }
 
   async close(): Promise<void> {
@@ -144,24 +176,24 @@ export interface Session {
   user: { id: string; email: string; username: string; role: string };
 }
 
-export async function register(server: TestServer, user = uniqueUser()): Promise<Session & { password: string }> {
+export async function register(server: GqlServer, user = uniqueUser()): Promise<Session & { password: string }> {
   const res = await server.gql<{ register: Session }>(REGISTER, { input: user });
   if (!res.body.data?.register) throw new Error(`register failed: ${JSON.stringify(res.body)}`);
   return { ...res.body.data.register, password: user.password };
 }
 
-export async function login(server: TestServer, loginName: string, password: string): Promise<Session> {
+export async function login(server: GqlServer, loginName: string, password: string): Promise<Session> {
   const res = await server.gql<{ login: Session }>(LOGIN, { input: { login: loginName, password } });
   if (!res.body.data?.login) throw new Error(`login failed: ${JSON.stringify(res.body)}`);
   return res.body.data.login;
 }
 
-export function loginAdmin(server: TestServer): Promise<Session> {
+export function loginAdmin(server: GqlServer): Promise<Session> {
   return login(server, ADMIN.email, ADMIN.password);
 }
 
 /** A signed-in user with the given role (set by the bootstrap admin). */
-export async function userWithRole(server: TestServer, role: 'USER' | 'ANALYST' | 'ADMIN'): Promise<Session> {
+export async function userWithRole(server: GqlServer, role: 'USER' | 'ANALYST' | 'ADMIN'): Promise<Session> {
   const created = await register(server);
   if (role === 'USER') return created;
   const admin = await loginAdmin(server);
