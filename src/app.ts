@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { AnalyticsService } from './analytics/service.js';
 import { AuditLog } from './audit/auditLog.js';
@@ -38,8 +39,10 @@ export interface App {
   port: number;
   services: Services;
   fastify: FastifyInstance;
-  /** Drains HTTP and WebSocket, flushes the audit log, closes connections. */
+  /** Drains HTTP and WebSocket, releases export leases, flushes the audit log, closes connections. */
   close(): Promise<void>;
+  /** When the drain ran out of time: secures what must not be lost and says what was abandoned. */
+  abandon(): { stage: string; auditRowsSpilled: number; webSockets: number };
 }
 
 /** Builds and starts one server: database (migrated), services, schema, HTTP and WebSocket. */
@@ -60,7 +63,19 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     redis: redis ? { publisher: redis.commands, subscriber: redis.subscriber, prefix: config.redisPrefix } : undefined,
   });
   const limiterStore = createLimiterStore(redis?.commands, config.redisPrefix);
-  const audit = new AuditLog(db, logger);
+  const audit = new AuditLog({
+    db,
+    logger,
+    metrics,
+    spillDir: path.join(config.dataDir, 'audit-spill'),
+    onSpill: (rows, reason) =>
+      alerts.raiseInBackground({
+        severity: 'CRITICAL',
+        kind: 'AUDIT_SPILLED',
+        message: `${rows} audit rows were written to the local spill file (${reason}); they are replayed at the next start`,
+      }),
+  });
+  await audit.replaySpilled();
   const alerts = new AlertService({ db, pubsub, metrics, logger, webhookUrl: config.alertWebhookUrl });
   const security = new SecurityEvents({
     audit,
@@ -95,7 +110,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     analytics: new AnalyticsService({ db, metrics, audit }),
     auditQueries: new AuditQueries(db, audit),
     // Links point at PUBLIC_URL, else at this server (its URL is known once it listens).
-    exports: new ExportsService({ db, audit, logger, config, baseUrl: () => config.publicUrl ?? url }),
+    exports: new ExportsService({ db, audit, logger, pubsub, config, baseUrl: () => config.publicUrl ?? url }),
     trustedDocuments: config.trustedDocuments ? TrustedDocuments.load(config.trustedDocuments) : undefined,
   };
   services.system = new SystemService(services);
@@ -114,7 +129,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   registerProbes(fastify, services);
   registerMetricsRoute(fastify, config, services);
   registerExportDownload(fastify, services);
-  const apollo = createApollo({ schema, config, logger, validationRules, fastify });
+  const maskError = createErrorMasker(logger, config.env, () => metrics.databaseUnavailable.inc());
+  const apollo = createApollo({ schema, config, logger, validationRules, maskError, fastify });
   await apollo.start();
   registerGraphQLRoute(fastify, apollo, services);
   const websocket = attachWebSocket({
@@ -123,7 +139,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     validationRules,
     config,
     services,
-    maskError: createErrorMasker(logger, config.env),
+    maskError,
   });
 
   await fastify.listen({ port: config.port, host: config.host });
@@ -135,6 +151,11 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   services.system.start();
 
   let closing: Promise<void> | undefined;
+  let stage = 'serving';
+  const step = async (name: string, work: () => unknown) => {
+    stage = name;
+    await work();
+  };
   return {
     url,
     port,
@@ -142,17 +163,26 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     fastify,
     close() {
       closing ??= (async () => {
-        await websocket.close();
-        await fastify.close(); // waits for in-flight requests; Apollo's drain plugin stops Apollo
-        await services.exports.close(); // a running export stops after its batch and stays PENDING
-        await services.system.stop(); // the sampler and alert rules use the database
-        await alerts.close();
-        await audit.close();
-        await pubsub.close();
-        await redis?.close();
-        await db.close();
+        await step('closing WebSockets (1001)', () => websocket.close());
+        await step('finishing in-flight HTTP requests', () => fastify.close()); // Apollo's drain plugin stops Apollo
+        await step('releasing export leases', () => services.exports.close()); // a running export stops after its batch
+        await step('stopping the sampler and alert rules', () => services.system.stop());
+        await step('stopping alert deliveries', () => alerts.close());
+        await step('flushing the audit log', () => audit.close());
+        await step('closing connections', async () => {
+          await pubsub.close();
+          await redis?.close();
+          await db.close();
+        });
+        stage = 'stopped';
       })();
       return closing;
+    },
+    abandon() {
+      // Nothing accepted may be lost: rows the database did not take yet go to the spill file.
+      const auditRows = audit.backlog;
+      if (auditRows > 0) audit.spillBacklog('the shutdown timed out');
+      return { stage, auditRowsSpilled: auditRows, webSockets: websocket.wss.clients.size };
     },
   };
 }

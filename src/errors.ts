@@ -12,6 +12,8 @@ export const ErrorCode = {
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
   GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
   PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
+  /** A dependency (the database, Redis where there is no fallback) cannot be reached right now. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -55,3 +57,9 @@ export const rateLimited = (retryAfterSeconds: number) =>
   });
 export const featureDisabled = (feature: string) =>
   new AppError(ErrorCode.FEATURE_DISABLED, `${feature.toLowerCase()} is disabled on this server`, { feature });
+
+/** Seconds a client is asked to wait before retrying during a dependency outage. */
+export const OUTAGE_RETRY_AFTER_SECONDS = 5;
+
+export const serviceUnavailable = (message: string) =>
+  new AppError(ErrorCode.SERVICE_UNAVAILABLE, message, { retryAfter: OUTAGE_RETRY_AFTER_SECONDS });

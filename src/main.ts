@@ -21,10 +21,19 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down: draining requests and sockets');
+  // One drain, whatever NODE_ENV is and however many signals arrive: a second SIGTERM or SIGINT
+  // (an impatient operator, a process manager repeating itself) must not cut it short. Only
+  // SHUTDOWN_TIMEOUT_MS forces an exit, after securing what must not be lost.
+  let draining = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (draining) {
+      logger.warn({ signal }, 'already draining; the drain goes on until done or SHUTDOWN_TIMEOUT_MS');
+      return;
+    }
+    draining = true;
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: draining requests and sockets');
     const force = setTimeout(() => {
-      logger.error('shutdown timed out; exiting');
+      logger.error({ abandoned: app.abandon() }, 'shutdown timed out; exiting before the drain finished');
       process.exit(1);
     }, config.shutdownTimeoutMs);
     force.unref();
@@ -34,13 +43,13 @@ async function main(): Promise<void> {
         process.exit(0);
       },
       (error: unknown) => {
-        logger.error({ err: error }, 'error while stopping');
+        logger.error({ err: error, abandoned: app.abandon() }, 'error while stopping');
         process.exit(1);
       },
     );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
 }
 
 void main();

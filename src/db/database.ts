@@ -33,7 +33,7 @@ export interface OpenDatabaseOptions {
   poolSize?: number;
   /** PostgreSQL: connection timeout. SQLite: how long to wait for a lock (busy_timeout). Default 5000. */
   connectTimeoutMs?: number;
-  /** PostgreSQL statement_timeout (default: none). SQLite has no equivalent. */
+  /** PostgreSQL statement_timeout, and the client-side wait for any answer (default 15000). SQLite has no equivalent. */
   statementTimeoutMs?: number;
   /** Apply pending migrations before opening. */
   migrate?: boolean;
@@ -66,6 +66,9 @@ export function sqliteFileFromUrl(url: string): string {
 export const SQLITE_TIMESTAMP_FORMAT = 'iso8601' as const;
 
 const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
+/** The client gives up this long after the server should have cancelled the statement itself. */
+const QUERY_TIMEOUT_MARGIN_MS = 500;
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const provider = providerOf(opts.databaseUrl);
@@ -158,11 +161,19 @@ async function postgresClient(url: string, opts: OpenDatabaseOptions, log: Query
     import('@prisma/adapter-pg'),
     import('../generated/prisma-postgres/client.js'),
   ]);
+  // Every wait is bounded by pg's own settings: connectionTimeoutMillis covers connecting and
+  // waiting for a pooled connection; statement_timeout makes the server cancel a slow statement;
+  // query_timeout ends the wait client-side when no answer comes at all (a network partition
+  // holds the connection open, so the server's cancel never arrives). pg-pool discards a
+  // connection whose query failed, so a stalled one is not reused.
+  const statementTimeoutMs = opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   const inner = new PrismaPg({
     connectionString: url,
     max: opts.poolSize ?? 10,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS,
-    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
+    keepAlive: true,
   });
   const adapter: SqlDriverAdapterFactory = {
     provider: inner.provider,

@@ -5,6 +5,7 @@ import type { Database } from '../db/database.js';
 import { badInput, forbidden, notFound } from '../errors.js';
 import type { Export } from '../generated/prisma-sqlite/client.js';
 import type { Viewer } from '../graphql/context.js';
+import type { PubSub } from '../messaging/pubsub.js';
 import type { Logger } from '../observability/logger.js';
 import { readableAuthor, type ReportFilter } from '../reports/filter.js';
 import { ChunkStore } from './chunkStore.js';
@@ -35,6 +36,7 @@ export interface ExportsDeps {
   db: Database;
   audit: AuditLog;
   logger: Logger;
+  pubsub: PubSub;
   config: Pick<Config, 'jwt' | 'exportLinkTtlSeconds' | 'exportRetentionSeconds'>;
   /** The public base URL of download links (PUBLIC_URL, else the server's own URL). */
   baseUrl: () => string;
@@ -53,7 +55,7 @@ export class ExportsService {
   constructor(private readonly deps: ExportsDeps) {
     this.links = new ExportLinks(deps.config);
     this.store = new ChunkStore(deps.db);
-    this.worker = new ExportWorker({ db: deps.db, audit: deps.audit, logger: deps.logger, leases: new Leases(deps.db, randomUUID()) });
+    this.worker = new ExportWorker({ db: deps.db, audit: deps.audit, logger: deps.logger, pubsub: deps.pubsub, leases: new Leases(deps.db, randomUUID()) });
   }
 
   private get prisma() {

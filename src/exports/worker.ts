@@ -1,7 +1,8 @@
 import type { AuditLog } from '../audit/auditLog.js';
 import type { Database } from '../db/database.js';
-import type { Logger } from '../observability/logger.js';
 import type { Leases } from '../db/leases.js';
+import type { PubSub } from '../messaging/pubsub.js';
+import type { Logger } from '../observability/logger.js';
 import { ExportInterrupted, produceExport } from './producer.js';
 
 /** A run renews its lease after every batch; a dead instance's exports are free again after this. */
@@ -9,19 +10,23 @@ const LEASE_MS = 60_000;
 /** How often unfinished exports are looked for (left by a crash, or queued on a stopped instance). */
 const SWEEP_MS = 30_000;
 const SWEEP_BATCH = 50;
+/** An instance that stops mid-export says so here, so another instance resumes it at once. */
+const RELEASED_CHANNEL = 'exports.released';
 
 export interface ExportWorkerDeps {
   db: Database;
   audit: AuditLog;
   logger: Logger;
   leases: Leases;
+  pubsub: PubSub;
 }
 
 /**
  * Produces exports in the background, one at a time per instance (bounded memory and database
  * load). Any instance may run any PENDING export: a lease per export makes sure only one does.
  * Exports left PENDING by a crash are picked up again, from the start, by the next sweep of any
- * instance once their lease has expired; that includes the sweep at start-up.
+ * instance once their lease has expired; that includes the sweep at start-up. An instance that
+ * stops mid-export releases the lease and announces it, so another instance resumes at once.
  */
 export class ExportWorker {
   private readonly queue: string[] = [];
@@ -34,6 +39,9 @@ export class ExportWorker {
   constructor(private readonly deps: ExportWorkerDeps) {}
 
   start(): void {
+    this.deps.pubsub.subscribe(RELEASED_CHANNEL, (id) => {
+      if (typeof id === 'string') this.enqueue(id);
+    });
     void this.sweep();
     this.timer = setInterval(() => void this.sweep(), SWEEP_MS);
     this.timer.unref();
@@ -87,6 +95,7 @@ export class ExportWorker {
       logger.warn({ err: error, exportId: id }, 'export lease unavailable; will retry');
       return;
     }
+    let interrupted = false;
     try {
       const row = await db.prisma.export.findUnique({ where: { id } });
       if (!row || row.status !== 'PENDING' || row.expiresAt <= new Date()) return;
@@ -99,6 +108,7 @@ export class ExportWorker {
       });
     } catch (error) {
       if (error instanceof ExportInterrupted) {
+        interrupted = true;
         logger.info({ exportId: id }, 'export interrupted; it stays PENDING for the next run');
         return;
       }
@@ -106,6 +116,7 @@ export class ExportWorker {
       await this.fail(id, error);
     } finally {
       await leases.release(lease).catch(() => undefined);
+      if (interrupted) this.deps.pubsub.publish(RELEASED_CHANNEL, id);
     }
   }
 

@@ -11,8 +11,8 @@ import type { GraphQLSchema, ValidationRule } from 'graphql';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import type { GraphQLContext } from './context.js';
-import { createErrorMasker } from './errorMasking.js';
-import { auditMutationsPlugin, operationMetricsPlugin } from './plugins.js';
+import type { ErrorMasker } from './errorMasking.js';
+import { auditMutationsPlugin, operationMetricsPlugin, outageStatusPlugin } from './plugins.js';
 
 /** A response carries at most this many validation errors: a flood of bad directives yields a few, not thousands. */
 export const MAX_VALIDATION_ERRORS = 5;
@@ -25,6 +25,8 @@ export interface ApolloOptions {
   config: Config;
   logger: Logger;
   validationRules: ValidationRule[];
+  /** The one error masker, shared with the WebSocket transport. */
+  maskError: ErrorMasker;
   fastify: FastifyInstance;
   extraPlugins?: ApolloServerPlugin<GraphQLContext>[];
 }
@@ -38,7 +40,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
     introspection: !config.production,
     hideSchemaDetailsFromClientErrors: config.production,
     includeStacktraceInErrorResponses: false,
-    formatError: createErrorMasker(options.logger, config.env),
+    formatError: options.maskError,
     validationRules: options.validationRules,
     validationOptions: VALIDATION_OPTIONS,
     parseOptions: { maxTokens: config.maxTokens },
@@ -46,6 +48,9 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
     // Automatic persisted queries in development; with trusted documents only the manifest runs.
     persistedQueries: config.trustedDocuments ? false : undefined,
     allowBatchedHttpRequests: false,
+    // src/main.ts owns SIGTERM/SIGINT and drains everything in order; Apollo's own handlers would
+    // stop Apollo and then re-send the signal, killing the process mid-drain.
+    stopOnTerminationSignals: false,
     plugins: [
       // Lets in-flight requests finish when the server stops.
       fastifyApolloDrainPlugin(options.fastify),
@@ -58,6 +63,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
         : ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false }, includeCookies: false }),
       operationMetricsPlugin(),
       auditMutationsPlugin(),
+      outageStatusPlugin(),
       ...(options.extraPlugins ?? []),
     ],
   });

@@ -2,7 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Config } from '../config/config.js';
 import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from '../db/errors.js';
-import { ErrorCode, contractCodeOf } from '../errors.js';
+import { ErrorCode, OUTAGE_RETRY_AFTER_SECONDS, contractCodeOf } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Extension keys a client may see; anything else (stack traces, exceptions) is dropped. */
@@ -17,10 +17,12 @@ const SUGGESTION = /\s*Did you mean .*$/s;
  * Internal messages are shown in development only; suggestions are removed in production
  * (Apollo's hideSchemaDetailsFromClientErrors misses those in invalid-variable errors).
  */
-export function createErrorMasker(logger: Logger, env: Config['env']) {
+export type ErrorMasker = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
+export function createErrorMasker(logger: Logger, env: Config['env'], onDatabaseUnavailable: () => void = () => undefined): ErrorMasker {
   const showInternalMessages = env === 'development';
   const messageOf = (message: string) => (env === 'production' ? message.replace(SUGGESTION, '') : message);
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+  return (formatted, error) => {
     const code = contractCodeOf(formatted.extensions?.['code']);
     if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       const extensions: Record<string, unknown> = { code };
@@ -30,15 +32,31 @@ export function createErrorMasker(logger: Logger, env: Config['env']) {
       return { message: messageOf(formatted.message), locations: formatted.locations, path: formatted.path, extensions };
     }
     const original = unwrapResolverError(error);
-    logger.error({ err: original, path: formatted.path }, 'internal error');
     if (isDatabaseUnavailable(original)) {
-      // Not a bug but an outage: say so, so clients retry instead of reporting it.
-      return { message: DATABASE_UNAVAILABLE, path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+      // Not a bug but an outage: clients are told to retry, and it is not counted as a server fault.
+      logger.warn({ err: original, path: formatted.path }, 'database unavailable');
+      onDatabaseUnavailable();
+      return {
+        message: DATABASE_UNAVAILABLE,
+        path: formatted.path,
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfter: OUTAGE_RETRY_AFTER_SECONDS },
+      };
     }
+    logger.error({ err: original, path: formatted.path }, 'internal error');
     return {
       message: showInternalMessages ? formatted.message : 'Internal server error',
       path: formatted.path,
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     };
   };
+}
+
+/**
+ * The contract code an error will reach the client with, from the error as raised (before
+ * masking): its own code, SERVICE_UNAVAILABLE for a database outage, else INTERNAL_SERVER_ERROR.
+ */
+export function errorCodeOf(error: { extensions?: Record<string, unknown> }): ErrorCode {
+  const code = contractCodeOf(error.extensions?.['code']);
+  if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR) return code;
+  return isDatabaseUnavailable(unwrapResolverError(error)) ? ErrorCode.SERVICE_UNAVAILABLE : ErrorCode.INTERNAL_SERVER_ERROR;
 }

@@ -2,8 +2,9 @@ import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { Kind, getNamedType, type FieldNode, type GraphQLError, type OperationDefinitionNode } from 'graphql';
 import type { AuditOutcome } from '../audit/auditLog.js';
-import { ErrorCode, contractCodeOf } from '../errors.js';
+import { ErrorCode, OUTAGE_RETRY_AFTER_SECONDS } from '../errors.js';
 import type { GraphQLContext } from './context.js';
+import { errorCodeOf } from './errorMasking.js';
 
 /*
  * Apollo plugins, each one concern. Their order in src/graphql/apollo.ts is commented there.
@@ -13,9 +14,6 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function errorCode(error: GraphQLError): string {
-  return contractCodeOf(error.extensions?.['code']) ?? ErrorCode.INTERNAL_SERVER_ERROR;
-}
 
 /** Operation counts and durations by name, type and outcome; errors by code; recent server-side errors. */
 export function operationMetricsPlugin(): ApolloServerPlugin<GraphQLContext> {
@@ -25,7 +23,7 @@ export function operationMetricsPlugin(): ApolloServerPlugin<GraphQLContext> {
       return {
         async didEncounterErrors({ errors, operationName, contextValue: ctx }) {
           for (const error of errors) {
-            const code = errorCode(error);
+            const code = errorCodeOf(error);
             ctx.services.metrics.graphqlErrors.inc({ code });
             if (code === ErrorCode.INTERNAL_SERVER_ERROR) {
               ctx.services.recentErrors.add({
@@ -44,6 +42,27 @@ export function operationMetricsPlugin(): ApolloServerPlugin<GraphQLContext> {
           const { metrics } = contextValue.services;
           const seconds = (performance.now() - started) / 1000;
           metrics.recordOperation(metrics.operationLabel(operationName), operation?.operation ?? 'unknown', hasErrors ? 'error' : 'success', seconds);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * A response that could serve nothing because a dependency is down answers 503 with Retry-After,
+ * so load balancers, proxies and clients back off as they do for any outage.
+ */
+export function outageStatusPlugin(): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single') return;
+          const { data, errors } = response.body.singleResult;
+          if (!errors?.some((e) => e.extensions?.['code'] === ErrorCode.SERVICE_UNAVAILABLE)) return;
+          if (data && Object.values(data).some((value) => value !== null)) return;
+          response.http.status = 503;
+          response.http.headers.set('retry-after', String(OUTAGE_RETRY_AFTER_SECONDS));
         },
       };
     },

@@ -4,7 +4,7 @@ import fastifyCors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from '../db/errors.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, OUTAGE_RETRY_AFTER_SECONDS } from '../errors.js';
 import type { Viewer } from '../graphql/context.js';
 import type { Logger } from '../observability/logger.js';
 import type { Services } from '../services.js';
@@ -53,7 +53,8 @@ export async function createFastify(config: Config, logger: Logger, services: Se
     requestIdHeader: false,
     bodyLimit: config.maxBodyBytes,
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
-    return503OnClosing: true,
+    // Requests that reach a draining server get our own 503 (below), GraphQL-shaped with Retry-After.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
   app.decorateRequest('viewer', null);
@@ -63,9 +64,21 @@ export async function createFastify(config: Config, logger: Logger, services: Se
   const trustedHosts = new Set(config.trustedHosts);
 
   const headers = securityHeaders(config.production);
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   // Callback style (this runs on every request): reply and stop, or call done().
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(headers).header('x-request-id', request.id);
+    if (closing) {
+      // A request on a kept-alive connection during the drain: not served here, so another
+      // instance can take it; the connection closes after this answer.
+      reply.header('connection', 'close').header('retry-after', '1');
+      sendError(reply, 503, ErrorCode.SERVICE_UNAVAILABLE, 'the server is shutting down; retry', { retryAfter: 1 });
+      return;
+    }
     const refusal = refusalOf(request);
     if (refusal) {
       sendError(reply, refusal.status, refusal.code, refusal.message);
@@ -121,7 +134,12 @@ export async function createFastify(config: Config, logger: Logger, services: Se
       return sendError(reply, 400, ErrorCode.BAD_USER_INPUT, 'request body is not valid JSON');
     }
     if (status >= 400 && status < 500) return sendError(reply, status, ErrorCode.BAD_USER_INPUT, 'bad request');
-    if (isDatabaseUnavailable(error)) return sendError(reply, 503, ErrorCode.INTERNAL_SERVER_ERROR, DATABASE_UNAVAILABLE);
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ reqId: request.id, err: error }, 'database unavailable');
+      services.metrics.databaseUnavailable.inc();
+      reply.header('retry-after', String(OUTAGE_RETRY_AFTER_SECONDS));
+      return sendError(reply, 503, ErrorCode.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, { retryAfter: OUTAGE_RETRY_AFTER_SECONDS });
+    }
     request.log.error({ reqId: request.id, err: error }, 'unhandled error');
     return sendError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
   });

@@ -18,8 +18,14 @@ interface UserState {
 
 export type ViewerCheck = { viewer: Viewer } | { refused: 'revoked' | 'disabled' };
 
-/** Cached states are re-read after this long even if no invalidation arrived (e.g. Redis was down). */
+/** Cached states are re-read after this long even if no invalidation arrived. */
 const STATE_TTL_MS = 30_000;
+/**
+ * The lifetime while invalidations cannot reach every instance (Redis down): a revocation made on
+ * another instance is then seen within this bound, at the cost of one database read per session
+ * and user per second.
+ */
+const DEGRADED_STATE_TTL_MS = 1_000;
 const MAX_ENTRIES = 100_000;
 const INVALIDATE_CHANNEL = 'auth.invalidate';
 
@@ -42,6 +48,13 @@ export class AuthState {
       if (sessionId) this.sessions.delete(sessionId);
       if (userId) this.users.delete(userId);
     });
+    // Invalidations sent while Redis was down never arrived: start again from the database.
+    pubsub.onRestored(() => this.clear());
+  }
+
+  /** How long a cached state may be used: short while invalidations may be missed. */
+  private ttl(): number {
+    return this.pubsub.reachesEveryInstance() ? STATE_TTL_MS : DEGRADED_STATE_TTL_MS;
   }
 
   async check(claims: AccessClaims): Promise<ViewerCheck> {
@@ -53,17 +66,17 @@ export class AuthState {
 
   /** The answer from fresh cached state alone; undefined when the database must be asked. */
   cachedCheck(claims: AccessClaims): ViewerCheck | undefined {
-    const now = Date.now();
+    const oldest = Date.now() - this.ttl();
     const session = this.sessions.get(claims.sessionId);
     const cached = this.users.get(claims.userId);
-    if (!session || now - session.fetchedAt > STATE_TTL_MS || !cached || now - cached.fetchedAt > STATE_TTL_MS) return undefined;
+    if (!session || session.fetchedAt < oldest || !cached || cached.fetchedAt < oldest) return undefined;
     return verdict(claims, session, cached.user);
   }
 
   /** The user record, from the cache the revocation check keeps warm. */
   async user(userId: string): Promise<User | null> {
     const cached = this.users.get(userId);
-    if (cached && Date.now() - cached.fetchedAt <= STATE_TTL_MS) return cached.user;
+    if (cached && Date.now() - cached.fetchedAt <= this.ttl()) return cached.user;
     const user = await this.db.prisma.user.findUnique({ where: { id: userId } });
     if (user) this.remember(this.users, userId, { user, fetchedAt: Date.now() });
     return user;

@@ -11,6 +11,14 @@ import type { Logger } from '../observability/logger.js';
 export interface PubSub {
   publish(channel: string, message: unknown): void;
   subscribe(channel: string, handler: (message: unknown) => void): () => void;
+  /**
+   * Whether a message published now reaches every instance: always without Redis (one instance),
+   * with Redis only while both connections are up. Caches invalidated through pub/sub shorten
+   * their lifetime while it is false.
+   */
+  reachesEveryInstance(): boolean;
+  /** Calls `handler` each time cross-instance delivery comes back after an outage (messages may have been missed). */
+  onRestored(handler: () => void): void;
   /** An async iterator of a channel's messages, for GraphQL subscriptions. */
   iterate<T>(channel: string, filter?: (message: T) => boolean): AsyncIterableIterator<T>;
   close(): Promise<void>;
@@ -39,7 +47,14 @@ export function createPubSub(options: { redis?: { publisher: Redis; subscriber: 
         options.logger.warn({ err: error, channel: fullChannel }, 'dropped a malformed pub/sub message');
       }
     });
-    // ioredis re-subscribes by itself after a reconnect.
+    // Every (re)connection subscribes to every channel again: ioredis re-subscribes only what it saw
+    // succeed, and a SUBSCRIBE that failed (sent while the connection was not ready) is never retried.
+    redis.subscriber.on('ready', () => {
+      if (subscribed.size === 0) return;
+      redis.subscriber.subscribe(...[...subscribed].map((channel) => redis.prefix + channel)).catch((error: unknown) => {
+        options.logger.warn({ err: error }, 'pub/sub re-subscribe failed; will retry on reconnect');
+      });
+    });
   }
 
   const pubsub: PubSub = {
@@ -61,6 +76,14 @@ export function createPubSub(options: { redis?: { publisher: Redis; subscriber: 
         });
       }
       return () => local.off(channel, handler);
+    },
+    reachesEveryInstance() {
+      return !redis || (redis.publisher.status === 'ready' && redis.subscriber.status === 'ready');
+    },
+    onRestored(handler) {
+      // 'ready' also fires on the first connection; a handler that clears caches is harmless then.
+      redis?.subscriber.on('ready', handler);
+      redis?.publisher.on('ready', handler);
     },
     iterate<T>(channel: string, filter?: (message: T) => boolean) {
       return channelIterator<T>((push) => pubsub.subscribe(channel, (m) => push(m as T)), filter);

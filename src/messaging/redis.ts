@@ -17,7 +17,9 @@ export function connectRedis(url: string, logger: Logger, connectTimeoutMs: numb
   const base: RedisOptions = { retryStrategy, connectTimeout: connectTimeoutMs, maxRetriesPerRequest: 1, lazyConnect: false };
   const commands = new Redis(url, { ...base, enableOfflineQueue: false, connectionName: 'bastion' });
   // Subscriptions issued while disconnected wait for the connection instead of failing.
-  const subscriber = new Redis(url, { ...base, enableOfflineQueue: true, connectionName: 'bastion-sub' });
+  // No ready check on the subscriber: its INFO command races with SUBSCRIBEs sent as the connection
+  // opens, and once in subscriber mode the INFO is refused, failing the queued SUBSCRIBEs with it.
+  const subscriber = new Redis(url, { ...base, enableOfflineQueue: true, enableReadyCheck: false, connectionName: 'bastion-sub' });
   let down = false;
   for (const [name, client] of [['commands', commands], ['subscriber', subscriber]] as const) {
     client.on('error', (error: Error) => {

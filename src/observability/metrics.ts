@@ -97,6 +97,22 @@ export class Metrics {
     labelNames: ['severity'] as const,
     registers: [this.registry],
   });
+  // The audit guarantee: rows waiting for the database, and rows moved to the spill file.
+  readonly auditBacklog = new Gauge({
+    name: 'bastion_audit_backlog_rows',
+    help: 'Audit rows accepted but not yet written to the database.',
+    registers: [this.registry],
+  });
+  readonly auditSpilled = new Counter({
+    name: 'bastion_audit_spilled_rows_total',
+    help: 'Audit rows written to the local spill file because the database could not take them (replayed at start).',
+    registers: [this.registry],
+  });
+  readonly databaseUnavailable = new Counter({
+    name: 'bastion_database_unavailable_total',
+    help: 'Requests answered SERVICE_UNAVAILABLE because the database could not be reached.',
+    registers: [this.registry],
+  });
 
   // Set by the system sampler every interval (METRICS_SAMPLE_INTERVAL), on every instance.
   readonly systemCpu = new Gauge({

@@ -127,7 +127,7 @@ describe.runIf(onPostgres)('scale-out: two instances on one PostgreSQL database 
   });
 });
 
-describe.runIf(onPostgres)('resilience: losing Redis, losing the database', () => {
+describe.runIf(onPostgres)('resilience: losing Redis', () => {
   let storage: TestStorage;
   beforeAll(async () => {
     storage = await createStorage();
@@ -168,58 +168,6 @@ describe.runIf(onPostgres)('resilience: losing Redis, losing the database', () =
     } finally {
       await server.close();
       redis.kill('SIGKILL');
-    }
-  });
-
-  it('fails fast while the database is unreachable, answers 503 on /ready, and recovers', async () => {
-    // A TCP proxy in front of PostgreSQL: cutting it is the outage, at the connection level.
-    const target = new URL(storage.env['DATABASE_URL']!);
-    const sockets = new Set<net.Socket>();
-    let proxy = listenProxy();
-    const proxyPort = await new Promise<number>((resolve) => proxy.once('listening', () => resolve((proxy.address() as net.AddressInfo).port)));
-    function listenProxy(port = 0): net.Server {
-      const server = net.createServer((client) => {
-        const upstream = net.connect(Number(target.port || 5432), target.hostname);
-        sockets.add(client).add(upstream);
-        client.pipe(upstream).pipe(client);
-        const drop = () => {
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', drop).on('close', drop);
-        upstream.on('error', drop).on('close', drop);
-      });
-      server.listen(port, '127.0.0.1');
-      return server;
-    }
-    const viaProxy = new URL(target);
-    viaProxy.host = `127.0.0.1:${proxyPort}`;
-    const server = await TestServer.start({ DATABASE_URL: viaProxy.toString(), DB_CONNECT_TIMEOUT_MS: '1000', DB_STATEMENT_TIMEOUT_MS: '2000' }, { ...storage, env: { ...storage.env, DATABASE_URL: viaProxy.toString() } });
-    try {
-      const user = await register(server);
-      expect((await readiness(server)).status).toBe(200);
-
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
-
-      const started = Date.now();
-      const res = await server.gql('mutation { createReport(input: {title: "during outage"}) { id } }', undefined, { token: user.accessToken });
-      expect(Date.now() - started).toBeLessThan(10_000);
-      expect(errorCodes(res.body)).toEqual(['INTERNAL_SERVER_ERROR']);
-      expect(res.body.errors?.[0]?.message).toMatch(/database/i);
-      const ready = await readiness(server);
-      expect(ready.status).toBe(503);
-      expect(ready.body).toMatchObject({ database: 'down' });
-
-      proxy = listenProxy(proxyPort);
-      await until(async () => (await readiness(server)).status === 200, 15_000);
-      const after = await server.gql<{ createReport: { id: string } }>('mutation { createReport(input: {title: "after outage"}) { id } }', undefined, { token: user.accessToken });
-      expect(after.body.data?.createReport.id).toBeTruthy();
-    } finally {
-      await server.close();
-      proxy.close();
-      for (const socket of sockets) socket.destroy();
     }
   });
 });
