@@ -25,7 +25,9 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { RecentErrors } from './observability/recentErrors.js';
 import { ReportsService } from './reports/service.js';
-import { HttpRateLimit } from './security/httpRateLimit.js';
+import { ClientGate } from './security/clientGate.js';
+import { RequestBudget } from './security/requestBudget.js';
+import { Admission } from './graphql/admission.js';
 import { createLimiterStore } from './security/limiterStore.js';
 import { queryLimitRules } from './security/queryLimits.js';
 import { SecurityEvents } from './security/securityEvents.js';
@@ -100,7 +102,6 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     limiterStore,
     audit,
     security,
-    httpLimiter: new HttpRateLimit(config.rateLimitPerMinute, limiterStore, security),
     tokens,
     authState,
     identity,
@@ -125,22 +126,22 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     maxCost: config.maxCost,
   });
 
-  const fastify = await createFastify(config, logger, services);
+  const admission = new Admission(
+    services,
+    new ClientGate(config, security),
+    new RequestBudget(config.rateLimitPerMinute, limiterStore, security),
+    schema,
+    validationRules,
+  );
+  const fastify = await createFastify(config, logger, services, admission);
   registerProbes(fastify, services);
   registerMetricsRoute(fastify, config, services);
   registerExportDownload(fastify, services);
   const maskError = createErrorMasker(logger, config.env, () => metrics.databaseUnavailable.inc());
   const apollo = createApollo({ schema, config, logger, validationRules, maskError, fastify });
   await apollo.start();
-  registerGraphQLRoute(fastify, apollo, services);
-  const websocket = attachWebSocket({
-    server: fastify.server,
-    schema,
-    validationRules,
-    config,
-    services,
-    maskError,
-  });
+  registerGraphQLRoute(fastify, apollo, admission, services.trustedDocuments);
+  const websocket = attachWebSocket({ server: fastify.server, schema, config, admission, metrics, maskError });
 
   await fastify.listen({ port: config.port, host: config.host });
   const { port } = fastify.server.address() as AddressInfo;

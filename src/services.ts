@@ -13,7 +13,6 @@ import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import type { RecentErrors } from './observability/recentErrors.js';
 import type { ReportsService } from './reports/service.js';
-import type { HttpRateLimit } from './security/httpRateLimit.js';
 import type { LimiterStore } from './security/limiterStore.js';
 import type { SecurityEvents } from './security/securityEvents.js';
 import type { AlertService } from './system/alerts.js';
@@ -32,7 +31,6 @@ export interface Services {
   limiterStore: LimiterStore;
   audit: AuditLog;
   security: SecurityEvents;
-  httpLimiter: HttpRateLimit;
   tokens: AccessTokens;
   authState: AuthState;
   identity: IdentityService;

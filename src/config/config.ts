@@ -58,6 +58,10 @@ export interface Config {
   ipDenyList: string[];
   alertWebhookUrl: string | undefined;
   maxBodyBytes: number;
+  /** Open WebSocket connections per client IP (WS_MAX_CONNECTIONS_PER_IP). */
+  wsMaxConnectionsPerIp: number;
+  /** Anonymous (no token) WebSocket connections per client IP (WS_MAX_ANONYMOUS_CONNECTIONS_PER_IP). */
+  wsMaxAnonymousConnectionsPerIp: number;
   maxQueryDepth: number;
   maxAliases: number;
   maxTokens: number;
@@ -174,6 +178,8 @@ export function loadConfig(env: Env = process.env): Config {
     ipDenyList: read.list('IP_DENY_LIST') ?? [],
     alertWebhookUrl: read.url('ALERT_WEBHOOK_URL'),
     maxBodyBytes: read.int('MAX_BODY_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    wsMaxConnectionsPerIp: read.int('WS_MAX_CONNECTIONS_PER_IP', 100, 1, 1_000_000),
+    wsMaxAnonymousConnectionsPerIp: read.int('WS_MAX_ANONYMOUS_CONNECTIONS_PER_IP', 10, 0, 1_000_000),
     maxQueryDepth: read.int('MAX_QUERY_DEPTH', 10, 1, 100),
     maxAliases: read.int('MAX_ALIASES', 15, 0, 1000),
     maxTokens: read.int('MAX_TOKENS', 2000, 100, 1_000_000),

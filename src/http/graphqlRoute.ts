@@ -3,11 +3,11 @@ import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import type { GraphQLContext, RequestInfo } from '../graphql/context.js';
-import { Loaders } from '../graphql/loaders.js';
-import { authenticate, authenticateFromCache, statusOf } from '../identity/authenticate.js';
-import type { Services } from '../services.js';
+import type { Admission } from '../graphql/admission.js';
+import { statusOf } from '../identity/authenticate.js';
+import type { TrustedDocuments } from '../security/trustedDocuments.js';
 import { LANDING_PAGE_CSP } from './headers.js';
-import { sendError } from './server.js';
+import { answerBudget, sendError } from './server.js';
 import { enforceTrustedDocuments } from './trustedDocumentsHook.js';
 
 export function requestInfoOf(request: FastifyRequest): RequestInfo {
@@ -15,40 +15,30 @@ export function requestInfoOf(request: FastifyRequest): RequestInfo {
 }
 
 /**
- * POST and GET /graphql through Apollo. Before Apollo runs: authentication (once per request;
- * a bad token is refused with 401/403) and the per-key request limit.
+ * POST and GET /graphql through Apollo, after the admission pipeline's steps for HTTP (the client
+ * gate ran in the server's onRequest hook): authentication (a bad token is refused with 401/403),
+ * the per-key request budget, trusted documents; Apollo then parses and validates with the
+ * pipeline's rules, and the context comes from the pipeline's factory.
  */
-export function registerGraphQLRoute(app: FastifyInstance, apollo: ApolloServer<GraphQLContext>, services: Services): void {
+export function registerGraphQLRoute(app: FastifyInstance, apollo: ApolloServer<GraphQLContext>, admission: Admission, trustedDocuments: TrustedDocuments | undefined): void {
   const handler = fastifyApolloHandler(apollo, {
-    // One flat literal: this runs on every request (a spread of a temporary object costs ~2 %).
-    context: async (request): Promise<GraphQLContext> => ({
-      requestId: request.id,
-      ip: request.ip,
-      userAgent: request.headers['user-agent'],
-      viewer: request.viewer,
-      transport: 'http',
-      services,
-      security: services.security,
-      loaders: new Loaders(services.db),
-    }),
+    context: async (request): Promise<GraphQLContext> => admission.context(requestInfoOf(request), request.viewer, 'http'),
   });
 
   app.route({
     method: ['GET', 'POST'],
     url: '/graphql',
     preHandler: async (request, reply) => {
-      // Most requests carry a token seen before: answered from the caches without awaiting anything.
-      const known = authenticateFromCache(services, request.headers.authorization);
       try {
-        request.viewer = known !== undefined ? known : await authenticate(services, request.headers.authorization, requestInfoOf(request));
+        const viewer = admission.authenticate(request.headers.authorization, requestInfoOf(request));
+        request.viewer = viewer instanceof Promise ? await viewer : viewer; // no await for a cached answer
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         reply.header('www-authenticate', 'Bearer error="invalid_token"');
         return sendError(reply, statusOf(error), error.extensions['code'] as never, error.message);
       }
-      const limited = await services.httpLimiter.check(request, reply, request.viewer?.id ?? null);
-      if (limited || !services.trustedDocuments) return limited;
-      return enforceTrustedDocuments(services.trustedDocuments, request, reply);
+      if (answerBudget(reply, await admission.budget.spend(requestInfoOf(request), request.viewer, 'http'))) return reply;
+      return trustedDocuments ? enforceTrustedDocuments(trustedDocuments, request, reply) : undefined;
     },
     onSend: (request, reply, payload, done) => {
       const type = String(reply.getHeader('content-type') ?? '');

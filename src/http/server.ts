@@ -7,8 +7,9 @@ import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from '../db/errors.js';
 import { ErrorCode, OUTAGE_RETRY_AFTER_SECONDS } from '../errors.js';
 import type { Viewer } from '../graphql/context.js';
 import type { Logger } from '../observability/logger.js';
+import type { Admission } from '../graphql/admission.js';
+import type { BudgetState } from '../security/requestBudget.js';
 import type { Services } from '../services.js';
-import { ipMatcher } from '../security/ipList.js';
 import { originAllowed, securityHeaders } from './headers.js';
 
 declare module 'fastify' {
@@ -34,6 +35,21 @@ export function sendError(reply: FastifyReply, status: number, code: ErrorCode, 
     .send({ errors: [{ message, extensions: { code, requestId: reply.request.id, ...extra } }] });
 }
 
+/**
+ * The request budget's answer over HTTP: standard RateLimit-* headers, and 429 with Retry-After
+ * when it is spent. Returns true when the request was refused.
+ */
+export function answerBudget(reply: FastifyReply, state: BudgetState | undefined): boolean {
+  if (!state) return false;
+  reply.header('ratelimit-limit', String(state.limit));
+  reply.header('ratelimit-remaining', String(state.remaining));
+  reply.header('ratelimit-reset', String(state.resetSeconds));
+  if (state.retryAfter === undefined) return false;
+  reply.header('retry-after', String(state.retryAfter));
+  sendError(reply, 429, ErrorCode.RATE_LIMITED, `too many requests, retry in ${state.retryAfter} s`, { retryAfter: state.retryAfter });
+  return true;
+}
+
 /** Routes exempt from the per-key HTTP limit: probes and scrapes. */
 const UNLIMITED_ROUTES = new Set(['/health', '/ready', '/metrics']);
 
@@ -41,7 +57,7 @@ const UNLIMITED_ROUTES = new Set(['/health', '/ready', '/metrics']);
  * The Fastify instance with the cross-cutting HTTP layer, in order: request id, trusted hosts,
  * IP allow/deny lists and automatic blocks, security headers, CORS, body limit, metrics, logging.
  */
-export async function createFastify(config: Config, logger: Logger, services: Services): Promise<FastifyInstance> {
+export async function createFastify(config: Config, logger: Logger, services: Services, admission: Admission): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Our own onResponse hook logs requests (debug; errors at error level).
@@ -52,16 +68,13 @@ export async function createFastify(config: Config, logger: Logger, services: Se
     genReqId: requestIdOf,
     requestIdHeader: false,
     bodyLimit: config.maxBodyBytes,
-    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    // The admission gate's trust function, so HTTP and WebSocket agree on who the client is.
+    trustProxy: config.trustedProxies.length > 0 ? admission.gate.trustProxy : false,
     // Requests that reach a draining server get our own 503 (below), GraphQL-shaped with Retry-After.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
   app.decorateRequest('viewer', null);
-
-  const denied = ipMatcher(config.ipDenyList);
-  const allowedIps = config.ipAllowList.length > 0 ? ipMatcher(config.ipAllowList) : undefined;
-  const trustedHosts = new Set(config.trustedHosts);
 
   const headers = securityHeaders(config.production);
   let closing = false;
@@ -79,7 +92,7 @@ export async function createFastify(config: Config, logger: Logger, services: Se
       sendError(reply, 503, ErrorCode.SERVICE_UNAVAILABLE, 'the server is shutting down; retry', { retryAfter: 1 });
       return;
     }
-    const refusal = refusalOf(request);
+    const refusal = admission.gate.refusalOf(request.ip, request.headers.host);
     if (refusal) {
       sendError(reply, refusal.status, refusal.code, refusal.message);
       return;
@@ -87,24 +100,10 @@ export async function createFastify(config: Config, logger: Logger, services: Se
     const route = request.routeOptions.url;
     // The GraphQL route applies the limit itself, after authentication, keyed by user id.
     if (route === '/graphql' || (route && UNLIMITED_ROUTES.has(route))) return done();
-    services.httpLimiter
-      .check(request, reply, null)
-      .then((limited) => (limited ? undefined : done()), done);
+    admission.budget
+      .spend({ requestId: request.id, ip: request.ip, userAgent: request.headers['user-agent'] }, null, 'http')
+      .then((state) => (answerBudget(reply, state) ? undefined : done()), done);
   });
-
-  /** Why the HTTP layer refuses a request before routing, if it does. */
-  function refusalOf(request: FastifyRequest): { status: number; code: ErrorCode; message: string } | undefined {
-    if (trustedHosts.size > 0) {
-      const host = (request.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
-      if (!trustedHosts.has(host)) return { status: 400, code: ErrorCode.BAD_USER_INPUT, message: 'unknown host' };
-    }
-    const ip = request.ip; // a getter that may walk X-Forwarded-For: read it once
-    if (denied(ip) || (allowedIps && !allowedIps(ip))) return { status: 403, code: ErrorCode.FORBIDDEN, message: 'forbidden' };
-    if (services.security.isBlocked(ip)) {
-      return { status: 403, code: ErrorCode.FORBIDDEN, message: 'blocked after too many security events; try again later' };
-    }
-    return undefined;
-  }
 
   await app.register(fastifyCors, {
     origin: (origin, callback) => callback(null, origin === undefined ? false : originAllowed(origin, config.corsOrigins)),

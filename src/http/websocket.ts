@@ -1,163 +1,208 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import proxyAddr from '@fastify/proxy-addr';
-import {
-  GraphQLError,
-  getOperationAST,
-  parse,
-  specifiedRules,
-  validate,
-  type ExecutionArgs,
-  type GraphQLFormattedError,
-  type GraphQLSchema,
-  type ValidationRule,
-} from 'graphql';
+import { GraphQLError, Kind, getOperationAST, type ExecutionArgs, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../config/config.js';
 import { AppError, ErrorCode } from '../errors.js';
-import { MAX_VALIDATION_ERRORS, VALIDATION_OPTIONS } from '../graphql/apollo.js';
+import type { Admission } from '../graphql/admission.js';
+import { MAX_VALIDATION_ERRORS } from '../graphql/apollo.js';
 import type { GraphQLContext, RequestInfo, Viewer } from '../graphql/context.js';
-import { Loaders } from '../graphql/loaders.js';
-import { authenticate } from '../identity/authenticate.js';
-import { ipMatcher } from '../security/ipList.js';
-import type { Services } from '../services.js';
+import { endableStream } from '../graphql/endableStream.js';
+import type { ErrorMasker } from '../graphql/errorMasking.js';
+import type { Metrics } from '../observability/metrics.js';
+import { policyOf } from '../security/policy.js';
+import { roleAtLeast, type Role } from '../security/roles.js';
 import { originAllowed } from './headers.js';
-
-interface ConnectionState {
-  request: RequestInfo;
-  /** The connection_init credentials, checked again at every subscribe (revocation, expiry). */
-  authorization: string | undefined;
-}
 
 /** Subscriptions one socket may hold at once. */
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 50;
+/** How often every signed-in socket's rights are checked again (revocation, role, expiry). */
+const RIGHTS_CHECK_INTERVAL_MS = 1000;
+/** graphql-ws's close code for "Forbidden": the socket's credentials no longer hold. */
+const CLOSE_FORBIDDEN = 4403;
 
-type MaskError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+interface LiveSubscription {
+  /** The least role the subscription's root fields require. */
+  requires: Role | undefined;
+  end(final: ExecutionResult): Promise<void>;
+}
+
+interface ConnectionState {
+  request: RequestInfo;
+  /** The connection_init credentials, checked again at every subscribe and every interval. */
+  authorization: string | undefined;
+  viewer: Viewer | null;
+  socket: WebSocket;
+  subscriptions: Map<string, LiveSubscription>;
+}
 
 export interface WebSocketOptions {
   server: Server;
   schema: GraphQLSchema;
-  validationRules: ValidationRule[];
   config: Config;
-  services: Services;
-  maskError: MaskError;
+  admission: Admission;
+  metrics: Metrics;
+  maskError: ErrorMasker;
 }
 
 /**
- * graphql-ws (graphql-transport-ws) on the HTTP server's port, path /graphql, with the same
- * security as HTTP: the same authentication (a bad token closes with 4403), the same parse and
- * validation limits, the same error masking, and shield's rules checked when a client subscribes.
- * Only subscriptions travel over the socket; queries and mutations go over HTTP, where they are
- * rate limited and audited.
+ * graphql-ws (graphql-transport-ws) on the HTTP server's port, path /graphql, admitted by the same
+ * pipeline as HTTP (src/graphql/admission.ts): the client gate, authentication (a bad token closes
+ * with 4403), the per-key request budget for every subscribe, trusted documents, parse and
+ * validation limits, variables, one context factory and one error masker. Per IP, the number of
+ * sockets and of anonymous sockets is capped. A running subscription follows its subscriber's
+ * current rights: revoked, expired or disabled ends it with UNAUTHENTICATED and closes the socket
+ * with 4403; a role below what it requires ends it with FORBIDDEN. Only subscriptions travel over
+ * the socket; queries and mutations go over HTTP.
  */
 export function attachWebSocket(options: WebSocketOptions) {
-  const { config, services } = options;
-  const trusted = config.trustedProxies.length > 0 ? proxyAddr.compile(config.trustedProxies) : () => false;
-  const clientIp = (req: IncomingMessage) => proxyAddr(req, trusted);
-  const denied = ipMatcher(config.ipDenyList);
-  const allowedIps = config.ipAllowList.length > 0 ? ipMatcher(config.ipAllowList) : undefined;
-  const states = new WeakMap<object, ConnectionState>();
+  const { config, admission, metrics } = options;
+  const states = new Map<object, ConnectionState>();
+  const socketsPerIp = new Map<string, number>();
+  const anonymousPerIp = new Map<string, number>();
+  const count = (map: Map<string, number>, ip: string, delta: number) => {
+    const next = (map.get(ip) ?? 0) + delta;
+    if (next > 0) map.set(ip, next);
+    else map.delete(ip);
+  };
 
   const wss = new WebSocketServer({
     server: options.server,
     path: '/graphql',
     maxPayload: config.maxBodyBytes,
-    // Browsers send Origin: only allowed origins may open a socket (non-browser clients send none).
-    verifyClient: ({ origin, req }: { origin?: string; req: IncomingMessage }) => {
-      const ip = clientIp(req);
-      if (denied(ip) || (allowedIps && !allowedIps(ip)) || services.security.isBlocked(ip)) return false;
-      return !origin || originAllowed(origin, config.corsOrigins);
+    verifyClient: ({ origin, req }: { origin?: string; req: IncomingMessage }, accept: (ok: boolean, code?: number, message?: string) => void) => {
+      const ip = admission.gate.clientIp(req);
+      const refusal = admission.gate.refusalOf(ip, req.headers.host);
+      if (refusal) return accept(false, refusal.status, refusal.message);
+      // Browsers send Origin: only allowed origins may open a socket (non-browser clients send none).
+      if (origin && !originAllowed(origin, config.corsOrigins)) return accept(false, 403, 'origin not allowed');
+      if ((socketsPerIp.get(ip) ?? 0) >= config.wsMaxConnectionsPerIp) return accept(false, 429, 'too many connections from this address');
+      accept(true);
     },
   });
+  wss.on('connection', (socket, req) => {
+    const ip = admission.gate.clientIp(req);
+    count(socketsPerIp, ip, 1);
+    socket.once('close', () => count(socketsPerIp, ip, -1));
+  });
 
-  const mask = (errors: readonly GraphQLError[], requestId: string): GraphQLFormattedError[] =>
+  const mask = (errors: readonly GraphQLError[], requestId: string) =>
     errors.slice(0, MAX_VALIDATION_ERRORS).map((error) => {
       const masked = options.maskError(error.toJSON(), error);
       return { ...masked, extensions: { ...masked.extensions, requestId } };
     });
+  const refuse = (requestId: string, code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) => [
+    new GraphQLError(message, { extensions: { ...extensions, code, requestId } }),
+  ];
+  const requiredRole = (operation: OperationDefinitionNode): Role | undefined => {
+    const fields = options.schema.getSubscriptionType()?.getFields() ?? {};
+    let least: Role | undefined;
+    for (const selection of operation.selectionSet.selections) {
+      if (selection.kind !== Kind.FIELD || !fields[selection.name.value]) continue;
+      const requires = policyOf(options.schema, fields[selection.name.value]!).requires;
+      if (requires && (!least || roleAtLeast(requires, least))) least = requires;
+    }
+    return least;
+  };
 
-  const disposable = useServer<Record<string, unknown> | undefined, { state?: ConnectionState }>(
+  /** Ends every subscription whose rights no longer hold; closes the socket when the credentials fail. */
+  async function enforceRights(state: ConnectionState): Promise<void> {
+    let viewer: Viewer | null;
+    try {
+      viewer = await admission.authenticate(state.authorization, { ...state.request, requestId: randomUUID() });
+    } catch (refusal) {
+      if (!(refusal instanceof AppError)) return; // e.g. the database is unavailable: check again next time
+      const final = { errors: [new AppError(ErrorCode.UNAUTHENTICATED, `subscription ended: ${refusal.message}`)] };
+      await Promise.all([...state.subscriptions.values()].map((s) => s.end(final)));
+      state.socket.close(CLOSE_FORBIDDEN, 'Forbidden');
+      return;
+    }
+    state.viewer = viewer;
+    for (const subscription of state.subscriptions.values()) {
+      if (subscription.requires && (!viewer || !roleAtLeast(viewer.role, subscription.requires))) {
+        void subscription.end({ errors: [new AppError(ErrorCode.FORBIDDEN, `subscription ended: requires role ${subscription.requires}`)] });
+      }
+    }
+  }
+  const rightsTimer = setInterval(() => {
+    for (const state of states.values()) if (state.authorization !== undefined) void enforceRights(state);
+  }, RIGHTS_CHECK_INTERVAL_MS);
+  rightsTimer.unref();
+
+  const disposable = useServer<Record<string, unknown> | undefined, Record<string, unknown>>(
     {
       schema: options.schema,
       onConnect: async (ctx) => {
         const req = ctx.extra.request;
-        const request: RequestInfo = { requestId: randomUUID(), ip: clientIp(req), userAgent: req.headers['user-agent'] };
+        const request: RequestInfo = { requestId: randomUUID(), ip: admission.gate.clientIp(req), userAgent: req.headers['user-agent'] };
         const param = ctx.connectionParams?.['authorization'];
         const authorization = typeof param === 'string' ? param : undefined;
+        let viewer: Viewer | null;
         try {
-          await authenticate(services, authorization, request);
-          states.set(ctx.extra, { request, authorization });
-          services.metrics.websocketConnections.inc();
-          return true;
+          viewer = await admission.authenticate(authorization, request);
         } catch (error) {
           if (error instanceof AppError) return false; // 4403 Forbidden
           throw error;
         }
+        if (!viewer) {
+          if ((anonymousPerIp.get(request.ip) ?? 0) >= config.wsMaxAnonymousConnectionsPerIp) return false;
+          count(anonymousPerIp, request.ip, 1);
+        }
+        states.set(ctx.extra, { request, authorization, viewer, socket: ctx.extra.socket, subscriptions: new Map() });
+        metrics.websocketConnections.inc();
+        return true;
       },
       onClose: (ctx) => {
-        if (ctx.acknowledged) services.metrics.websocketConnections.dec();
+        const state = states.get(ctx.extra);
+        if (!state) return;
+        states.delete(ctx.extra);
+        if (state.authorization === undefined) count(anonymousPerIp, state.request.ip, -1);
+        metrics.websocketConnections.dec();
       },
       onSubscribe: async (ctx, _id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
         const state = states.get(ctx.extra)!;
         const requestId = randomUUID();
-        const error = (message: string, code: ErrorCode) => [new GraphQLError(message, { extensions: { code, requestId } })];
+        const request = { ...state.request, requestId };
         if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
-          return error(`at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`, ErrorCode.RATE_LIMITED);
+          return refuse(requestId, ErrorCode.RATE_LIMITED, `at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`);
         }
         // A token revoked or expired since the socket opened cannot start new subscriptions (cached: cheap).
         let viewer: Viewer | null;
         try {
-          viewer = await authenticate(services, state.authorization, { ...state.request, requestId });
+          viewer = await admission.authenticate(state.authorization, request);
         } catch (refusal) {
-          if (refusal instanceof AppError) return [refusal];
+          if (refusal instanceof AppError) return [new GraphQLError(refusal.message, { extensions: { ...refusal.extensions, requestId } })];
           throw refusal;
         }
-        let query = payload.query;
-        if (services.trustedDocuments) {
-          const trusted = services.trustedDocuments.resolve(payload);
-          if (!trusted.ok) return error(trusted.message, trusted.code);
-          query = trusted.query;
+        const budget = await admission.budget.spend(request, viewer, 'ws');
+        if (budget?.retryAfter !== undefined) {
+          return refuse(requestId, ErrorCode.RATE_LIMITED, `too many requests, retry in ${budget.retryAfter} s`, { retryAfter: budget.retryAfter });
         }
-        let document;
-        try {
-          document = parse(query, { maxTokens: config.maxTokens });
-        } catch (parseError) {
-          return error((parseError as Error).message, ErrorCode.GRAPHQL_PARSE_FAILED);
+        const prepared = admission.prepare(payload);
+        if (!('document' in prepared)) return prepared.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, requestId } }));
+        if (prepared.operation.operation !== 'subscription') {
+          return refuse(requestId, ErrorCode.BAD_USER_INPUT, 'only subscriptions are served over WebSocket; send queries and mutations over HTTP');
         }
-        const validationErrors = validate(options.schema, document, [...specifiedRules, ...options.validationRules], VALIDATION_OPTIONS);
-        if (validationErrors.length > 0) {
-          return validationErrors.map(
-            (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: ErrorCode.GRAPHQL_VALIDATION_FAILED, requestId } }),
-          );
-        }
-        const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return error('unable to identify the operation', ErrorCode.BAD_USER_INPUT);
-        if (operation.operation !== 'subscription') {
-          return error('only subscriptions are served over WebSocket; send queries and mutations over HTTP', ErrorCode.BAD_USER_INPUT);
-        }
-        const contextValue: GraphQLContext = {
-          ...state.request,
-          requestId,
-          viewer,
-          transport: 'ws',
-          services,
-          security: services.security,
-          loaders: new Loaders(services.db),
-        };
         return {
           schema: options.schema,
-          document,
+          document: prepared.document,
           operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue,
+          variableValues: prepared.variableValues,
+          contextValue: admission.context(request, viewer, 'ws'),
         };
       },
-      onOperation: () => {
-        services.metrics.activeSubscriptions.inc();
+      onOperation: (ctx, id, _payload, args, result) => {
+        const state = states.get(ctx.extra);
+        if (!state || !(Symbol.asyncIterator in Object(result))) return result;
+        const operation = getOperationAST(args.document, args.operationName)!;
+        const { stream, end } = endableStream((result as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]());
+        state.subscriptions.set(id, { requires: requiredRole(operation), end });
+        metrics.activeSubscriptions.inc();
+        return stream;
       },
-      onComplete: () => {
-        services.metrics.activeSubscriptions.dec();
+      onComplete: (ctx, id) => {
+        if (states.get(ctx.extra)?.subscriptions.delete(id)) metrics.activeSubscriptions.dec();
       },
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors?.length) return result;
@@ -175,6 +220,9 @@ export function attachWebSocket(options: WebSocketOptions) {
   return {
     wss,
     /** Closes every socket with 1001 (going away) so clients reconnect to another instance. */
-    close: () => disposable.dispose(),
+    close: () => {
+      clearInterval(rightsTimer);
+      return disposable.dispose();
+    },
   };
 }

@@ -125,7 +125,7 @@ describe.skipIf(skipSuite())('security: WebSocket', () => {
 
   it('refuses the upgrade from a foreign origin', async () => {
     const status = (origin: string) => upgradeStatus(server, { origin });
-    expect(await status('https://evil.example')).toBe(401);
+    expect(await status('https://evil.example')).toBe(403);
     expect(await status(CORS_ORIGIN)).toBe(101);
   });
 });

@@ -1,0 +1,106 @@
+import {
+  GraphQLError,
+  getOperationAST,
+  getVariableValues,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type ValidationRule,
+} from 'graphql';
+import { AppError, ErrorCode } from '../errors.js';
+import { authenticate, authenticateFromCache } from '../identity/authenticate.js';
+import type { ClientGate } from '../security/clientGate.js';
+import type { RequestBudget } from '../security/requestBudget.js';
+import type { OperationSource } from '../security/trustedDocuments.js';
+import type { Services } from '../services.js';
+import { VALIDATION_OPTIONS } from './apollo.js';
+import type { GraphQLContext, RequestInfo, Viewer } from './context.js';
+import { Loaders } from './loaders.js';
+
+export interface OperationPayload extends OperationSource {
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+}
+
+export interface PreparedOperation {
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  /** As sent: execution coerces them itself; `prepare` has checked that they coerce. */
+  variableValues: Record<string, unknown> | undefined;
+}
+
+/**
+ * The one admission pipeline every transport calls, in this order:
+ * 1. the client gate: client address, trusted hosts, IP lists, automatic blocks;
+ * 2. authentication (a presented bad token is refused, never treated as anonymous);
+ * 3. the per-key request budget;
+ * 4. trusted documents, parse with the token limit, validation with the query limits, variables;
+ * 5. the context, built by one factory.
+ * HTTP runs steps 1–3 and 5 here and hands step 4's rules to Apollo (`parseOptions`,
+ * `validationRules`); WebSocket runs all five here. A gate added here applies to both.
+ */
+export class Admission {
+  readonly parseOptions: { maxTokens: number };
+
+  constructor(
+    private readonly services: Services,
+    readonly gate: ClientGate,
+    readonly budget: RequestBudget,
+    private readonly schema: GraphQLSchema,
+    readonly validationRules: ValidationRule[],
+  ) {
+    this.parseOptions = { maxTokens: services.config.maxTokens };
+  }
+
+  /** Step 2. Most requests carry a token seen before: answered from the caches without awaiting anything. */
+  authenticate(header: string | undefined, request: RequestInfo): Viewer | null | Promise<Viewer | null> {
+    const known = authenticateFromCache(this.services, header);
+    return known !== undefined ? known : authenticate(this.services, header, request);
+  }
+
+  /** Step 4, for transports that execute themselves: the operation ready to run, or the errors to answer with. */
+  prepare(payload: OperationPayload): PreparedOperation | readonly GraphQLError[] {
+    let query = payload.query;
+    if (this.services.trustedDocuments) {
+      const trusted = this.services.trustedDocuments.resolve(payload);
+      if (!trusted.ok) return [new AppError(trusted.code, trusted.message)];
+      query = trusted.query;
+    }
+    if (typeof query !== 'string') return [new AppError(ErrorCode.BAD_USER_INPUT, 'a query is required')];
+    let document: DocumentNode;
+    try {
+      document = parse(query, this.parseOptions);
+    } catch (error) {
+      return [new AppError(ErrorCode.GRAPHQL_PARSE_FAILED, (error as Error).message)];
+    }
+    const invalid = validate(this.schema, document, [...specifiedRules, ...this.validationRules], VALIDATION_OPTIONS);
+    if (invalid.length > 0) {
+      return invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: ErrorCode.GRAPHQL_VALIDATION_FAILED } }));
+    }
+    const operation = getOperationAST(document, payload.operationName);
+    if (!operation) return [new AppError(ErrorCode.BAD_USER_INPUT, 'unable to identify the operation')];
+    // Coerced here, so a bad variable is the client's mistake (BAD_USER_INPUT), as over HTTP.
+    const coerced = getVariableValues(this.schema, operation.variableDefinitions ?? [], payload.variables ?? {}, { maxErrors: VALIDATION_OPTIONS.maxErrors });
+    if (coerced.errors) {
+      return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } }));
+    }
+    return { document, operation, variableValues: payload.variables ?? undefined };
+  }
+
+  /** Step 5: the one context factory (a flat literal: this runs on every request). */
+  context(request: RequestInfo, viewer: Viewer | null, transport: GraphQLContext['transport']): GraphQLContext {
+    return {
+      requestId: request.requestId,
+      ip: request.ip,
+      userAgent: request.userAgent,
+      viewer,
+      transport,
+      services: this.services,
+      security: this.services.security,
+      loaders: new Loaders(this.services.db),
+    };
+  }
+}

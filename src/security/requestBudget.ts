@@ -1,0 +1,45 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RequestInfo } from '../graphql/context.js';
+import type { LimiterStore } from './limiterStore.js';
+import { isLimiterRejection, retryAfterSeconds } from './limiterStore.js';
+import type { SecurityEvents } from './securityEvents.js';
+
+export interface BudgetState {
+  /** Undefined while within the budget; else seconds until one more operation is allowed. */
+  retryAfter?: number;
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+}
+
+/**
+ * The overall per-key budget on every operation, HTTP request or WebSocket subscribe alike
+ * (RATE_LIMIT_PER_MINUTE; 0 turns it off), keyed by user id when signed in, else client IP.
+ * Transport-neutral: each transport turns the state into its own answer.
+ */
+export class RequestBudget {
+  private readonly limiter: RateLimiterAbstract | undefined;
+
+  constructor(
+    private readonly perMinute: number,
+    store: LimiterStore,
+    private readonly security: SecurityEvents,
+  ) {
+    this.limiter = perMinute > 0 ? store.create({ keyPrefix: 'http', points: perMinute, durationSeconds: 60 }) : undefined;
+  }
+
+  /** Spends one operation of the key; undefined when the budget is off. */
+  async spend(request: RequestInfo, viewer: { id: string } | null, transport: 'http' | 'ws'): Promise<BudgetState | undefined> {
+    if (!this.limiter) return undefined;
+    const key = viewer ? `u:${viewer.id}` : `ip:${request.ip}`;
+    try {
+      const state = await this.limiter.consume(key);
+      return { limit: this.perMinute, remaining: Math.max(0, state.remainingPoints), resetSeconds: retryAfterSeconds(state.msBeforeNext) };
+    } catch (rejection) {
+      if (!isLimiterRejection(rejection)) throw rejection;
+      const retryAfter = retryAfterSeconds(rejection.msBeforeNext);
+      this.security.rateLimited({ ...request, viewer }, transport);
+      return { retryAfter, limit: this.perMinute, remaining: 0, resetSeconds: retryAfter };
+    }
+  }
+}
