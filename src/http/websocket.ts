@@ -115,7 +115,7 @@ export function attachWebSocket(options: WebSocketOptions) {
       if (!(refusal instanceof AppError)) return; // e.g. the database is unavailable: check again next time
       const final = { errors: [new AppError(ErrorCode.UNAUTHENTICATED, `subscription ended: ${refusal.message}`)] };
       await Promise.all([...state.subscriptions.values()].map((s) => s.end(final)));
-      state.socket.close(CLOSE_FORBIDDEN, 'Forbidden');
+      setImmediate(() => state.socket.close(CLOSE_FORBIDDEN, 'Forbidden')); // after graphql-ws sends each `complete`
       return;
     }
     state.viewer = viewer;

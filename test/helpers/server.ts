@@ -103,6 +103,8 @@ export function wsClientAt(url: string, token?: string, options: WsClientOptions
     webSocketImpl: WebSocket,
     connectionParams: token ? { authorization: `Bearer ${token}` } : {},
     lazy: options.lazy ?? true,
+    // A non-lazy client reports a refused connection here; tests observe it through onClose instead.
+    onNonLazyError: () => undefined,
     retryAttempts: 0,
     on: options.onClose ? { closed: options.onClose } : undefined,
   });
