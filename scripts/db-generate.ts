@@ -2,7 +2,7 @@
 // engine; generation itself only needs the WASM engines shipped in the npm package.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { SCHEMA_PROVIDERS } from '../src/db/prismaSchema.js';
+import { SCHEMA_PROVIDERS } from '../src/migrations/prismaSchema.js';
 import { projectRoot, schemaPath } from '../src/db/projectPaths.js';
 
 const root = projectRoot();

@@ -1,17 +1,9 @@
 // Applies pending migrations to DATABASE_URL, or to $DATA_DIR/bastion.db (./data) when it is unset.
-import path from 'node:path';
-import { providerOf, sqliteFileFromUrl } from '../src/db/database.js';
-import { applyMigrations, type MigrationTarget } from '../src/db/schemaEngine.js';
-
-function targetFromEnv(): MigrationTarget {
-  const url = process.env.DATABASE_URL || undefined;
-  if (url && providerOf(url) === 'postgresql') return { provider: 'postgresql', url };
-  return { provider: 'sqlite', sqlitePath: url ? sqliteFileFromUrl(url) : path.resolve(process.env.DATA_DIR || 'data', 'bastion.db') };
-}
+import { applyMigrations, migrationTarget } from '../src/migrations/schemaEngine.js';
 
 const started = Date.now();
 try {
-  const target = targetFromEnv();
+  const target = migrationTarget(process.env.DATABASE_URL || undefined, process.env.DATA_DIR || 'data');
   const where = target.provider === 'sqlite' ? target.sqlitePath : 'PostgreSQL';
   const { applied } = await applyMigrations(target);
   console.log(

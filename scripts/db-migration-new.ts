@@ -1,7 +1,7 @@
 // Creates a new migration for both providers from prisma/models.prisma.
 // Usage: npm run db:migration:new -- <name>   (default name: "change")
 import { writeSchemas } from './db-schemas.js';
-import { createMigration } from '../src/db/schemaEngine.js';
+import { createMigration } from '../src/migrations/schemaEngine.js';
 
 const name = process.argv[2] ?? 'change';
 const started = Date.now();

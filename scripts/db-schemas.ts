@@ -2,10 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SCHEMA_PROVIDERS, currentSchema } from '../src/db/prismaSchema.js';
+import { SCHEMA_PROVIDERS, currentSchema } from '../src/migrations/prismaSchema.js';
 import { schemaPath } from '../src/db/projectPaths.js';
 
-export { renderSchema, currentSchema } from '../src/db/prismaSchema.js';
+export { renderSchema, currentSchema } from '../src/migrations/prismaSchema.js';
 
 /** Writes both provider schemas; returns the paths that changed. */
 export function writeSchemas(): string[] {

@@ -2,10 +2,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { AnalyticsService } from './analytics/service.js';
-import { AuditLog } from './audit/auditLog.js';
+import { AuditLog } from './observability/auditLog.js';
 import { AuditQueries } from './audit/service.js';
 import type { Config } from './config/config.js';
 import { openDatabase } from './db/database.js';
+import { applyMigrations, migrationTarget } from './migrations/schemaEngine.js';
 import { ExportsService } from './exports/service.js';
 import { createApollo } from './graphql/apollo.js';
 import { createErrorMasker } from './graphql/errorMasking.js';
@@ -49,13 +50,13 @@ export interface App {
 
 /** Builds and starts one server: database (migrated), services, schema, HTTP and WebSocket. */
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
+  await applyMigrations(migrationTarget(config.databaseUrl, config.dataDir));
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.dbPoolSize,
     connectTimeoutMs: config.dbConnectTimeoutMs,
     statementTimeoutMs: config.dbStatementTimeoutMs,
-    migrate: true,
   });
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger, config.dbConnectTimeoutMs) : undefined;
   const metrics = new Metrics();
@@ -91,6 +92,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const tokens = await AccessTokens.create(config);
   const authState = new AuthState(db, pubsub);
   const identity = new IdentityService({ config, db, tokens, authState, store: limiterStore, security, audit, metrics, logger });
+  const recentErrors = new RecentErrors();
+  const system = new SystemService({ config, db, redis, pubsub, logger, metrics, recentErrors, alerts, authState, tokens, security });
   const services: Services = {
     config,
     logger,
@@ -98,7 +101,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     redis,
     pubsub,
     metrics,
-    recentErrors: new RecentErrors(),
+    recentErrors,
     limiterStore,
     audit,
     security,
@@ -106,7 +109,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     authState,
     identity,
     alerts,
-    system: undefined as unknown as SystemService,
+    system,
     reports: new ReportsService(db),
     analytics: new AnalyticsService({ db, metrics, audit }),
     auditQueries: new AuditQueries(db, audit),
@@ -114,7 +117,6 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     exports: new ExportsService({ db, audit, logger, pubsub, config, baseUrl: () => config.publicUrl ?? url }),
     trustedDocuments: config.trustedDocuments ? TrustedDocuments.load(config.trustedDocuments) : undefined,
   };
-  services.system = new SystemService(services);
 
   if (config.adminEmail && config.adminPassword) await identity.bootstrapAdmin(config.adminEmail, config.adminPassword);
 

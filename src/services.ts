@@ -1,5 +1,5 @@
 import type { AnalyticsService } from './analytics/service.js';
-import type { AuditLog } from './audit/auditLog.js';
+import type { AuditLog } from './observability/auditLog.js';
 import type { AuditQueries } from './audit/service.js';
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';

@@ -1,5 +1,5 @@
 import type { Resolvers } from '../generated/graphql.js';
-import { resolveRange } from '../graphql/timeRange.js';
+import { resolveRange } from '../kernel/timeRange.js';
 
 export const analyticsResolvers: Resolvers = {
   Query: {

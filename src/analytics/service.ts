@@ -1,8 +1,8 @@
-import type { AuditLog } from '../audit/auditLog.js';
+import type { AuditLog } from '../observability/auditLog.js';
 import { sqlParam, type Database, type Prisma } from '../db/database.js';
 import type { Metrics } from '../observability/metrics.js';
 import { zeroFilled, type TimeBucket } from './timeBuckets.js';
-import type { TimeRange } from '../graphql/timeRange.js';
+import type { TimeRange } from '../kernel/timeRange.js';
 
 const REPORT_STATUSES = ['DRAFT', 'PUBLISHED', 'ARCHIVED'] as const;
 

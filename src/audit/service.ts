@@ -1,7 +1,7 @@
 import type { Database } from '../db/database.js';
 import type { AuditEvent } from '../generated/prisma-sqlite/client.js';
-import { NEWEST_FIRST, afterCursor, decodeCursor, pageSize, toConnection, type Connection } from '../graphql/pagination.js';
-import type { AuditLog } from './auditLog.js';
+import { NEWEST_FIRST, afterCursor, decodeCursor, pageSize, toConnection, type Connection } from '../kernel/pagination.js';
+import type { AuditLog } from '../observability/auditLog.js';
 
 export interface AuditFilter {
   action?: string | null;

@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { PrismaClient, Prisma } from '../generated/prisma-sqlite/client.js';
-import { applyMigrations, type MigrationTarget } from './schemaEngine.js';
 
 // Both generated clients share the model API; code types against the SQLite one.
 export type { PrismaClient, Prisma } from '../generated/prisma-sqlite/client.js';
@@ -35,8 +34,6 @@ export interface OpenDatabaseOptions {
   connectTimeoutMs?: number;
   /** PostgreSQL statement_timeout, and the client-side wait for any answer (default 15000). SQLite has no equivalent. */
   statementTimeoutMs?: number;
-  /** Apply pending migrations before opening. */
-  migrate?: boolean;
 }
 
 export function providerOf(databaseUrl?: string): Provider {
@@ -70,22 +67,18 @@ const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
 /** The client gives up this long after the server should have cancelled the statement itself. */
 const QUERY_TIMEOUT_MARGIN_MS = 500;
 
+/** The SQLite file for these settings (created folder included), or undefined for PostgreSQL. */
+export function sqliteFileOf(databaseUrl: string | undefined, dataDir: string): string | undefined {
+  if (providerOf(databaseUrl) !== 'sqlite') return undefined;
+  const file = databaseUrl ? sqliteFileFromUrl(databaseUrl) : path.resolve(dataDir, 'bastion.db');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  return file;
+}
+
+/** Opens the runtime client. Migrations are applied beforehand by start-up (src/migrations). */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const provider = providerOf(opts.databaseUrl);
-  const sqliteFile =
-    provider === 'sqlite'
-      ? opts.databaseUrl
-        ? sqliteFileFromUrl(opts.databaseUrl)
-        : path.resolve(opts.dataDir, 'bastion.db')
-      : undefined;
-  if (sqliteFile) fs.mkdirSync(path.dirname(sqliteFile), { recursive: true });
-
-  if (opts.migrate) {
-    const target: MigrationTarget = sqliteFile
-      ? { provider: 'sqlite', sqlitePath: sqliteFile }
-      : { provider: 'postgresql', url: opts.databaseUrl as string };
-    await applyMigrations(target);
-  }
+  const sqliteFile = sqliteFileOf(opts.databaseUrl, opts.dataDir);
 
   const listeners = new Set<(durationMs: number, sql: string) => void>();
   let connected: SqlDriverAdapter | undefined;

@@ -1,5 +1,5 @@
 import type { Resolvers } from '../generated/graphql.js';
-import { viewerOf } from '../graphql/viewer.js';
+import { viewerOf } from '../kernel/viewer.js';
 
 export const exportResolvers: Resolvers = {
   Query: {

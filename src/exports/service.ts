@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditLog } from '../audit/auditLog.js';
+import type { AuditLog } from '../observability/auditLog.js';
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import { badInput, forbidden, notFound } from '../errors.js';
 import type { Export } from '../generated/prisma-sqlite/client.js';
-import type { Viewer } from '../graphql/context.js';
+import type { Viewer } from '../kernel/requestIdentity.js';
 import type { PubSub } from '../messaging/pubsub.js';
 import type { Logger } from '../observability/logger.js';
 import { readableAuthor, type ReportFilter } from '../reports/filter.js';

@@ -1,5 +1,5 @@
 import type { Database } from '../db/database.js';
-import { NEWEST_FIRST, afterCursor, type Cursor } from '../graphql/pagination.js';
+import { NEWEST_FIRST, afterCursor, type Cursor } from '../kernel/pagination.js';
 import { reportWhere, type ReportFilter } from '../reports/filter.js';
 import type { ExportRow } from './formats.js';
 

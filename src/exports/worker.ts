@@ -1,4 +1,4 @@
-import type { AuditLog } from '../audit/auditLog.js';
+import type { AuditLog } from '../observability/auditLog.js';
 import type { Database } from '../db/database.js';
 import type { Leases } from '../db/leases.js';
 import type { PubSub } from '../messaging/pubsub.js';

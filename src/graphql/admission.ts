@@ -17,8 +17,9 @@ import type { RequestBudget } from '../security/requestBudget.js';
 import type { OperationSource } from '../security/trustedDocuments.js';
 import type { Services } from '../services.js';
 import { VALIDATION_OPTIONS } from './apollo.js';
-import type { GraphQLContext, RequestInfo, Viewer } from './context.js';
-import { Loaders } from './loaders.js';
+import type { GraphQLContext } from './context.js';
+import type { RequestInfo, Viewer } from '../kernel/requestIdentity.js';
+import { Loaders } from '../kernel/loaders.js';
 
 export interface OperationPayload extends OperationSource {
   operationName?: string | null;

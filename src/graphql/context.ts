@@ -1,21 +1,6 @@
 import type { Services } from '../services.js';
-import type { Role } from '../security/roles.js';
-import type { Loaders } from './loaders.js';
-
-/** The signed-in user, as the context factory resolved it (token verified, session live, user enabled). */
-export interface Viewer {
-  id: string;
-  /** The user's current role (from the user record, not the token). */
-  role: Role;
-  sessionId: string;
-}
-
-/** What a request knows about where it came from. */
-export interface RequestInfo {
-  requestId: string;
-  ip: string;
-  userAgent: string | undefined;
-}
+import type { RequestInfo, Viewer } from '../kernel/requestIdentity.js';
+import type { Loaders } from '../kernel/loaders.js';
 
 export interface GraphQLContext extends RequestInfo {
   viewer: Viewer | null;

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { Kind, getNamedType, type FieldNode, type GraphQLError, type OperationDefinitionNode } from 'graphql';
-import type { AuditOutcome } from '../audit/auditLog.js';
+import type { AuditOutcome } from '../observability/auditLog.js';
 import { ErrorCode, OUTAGE_RETRY_AFTER_SECONDS } from '../errors.js';
 import type { GraphQLContext } from './context.js';
 import { errorCodeOf } from './errorMasking.js';

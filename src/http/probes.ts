@@ -1,22 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
+import { withTimeout } from '../kernel/withTimeout.js';
 import type { Services } from '../services.js';
-
-/** A dependency check that answers within this time, else counts as down. */
-const PROBE_TIMEOUT_MS = 1000;
-
-export async function withTimeout<T>(promise: Promise<T>, ms = PROBE_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * GET /health (liveness) and GET /ready (readiness). Readiness is 503 when the database does not

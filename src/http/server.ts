@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Config } from '../config/config.js';
 import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from '../db/errors.js';
 import { ErrorCode, OUTAGE_RETRY_AFTER_SECONDS } from '../errors.js';
-import type { Viewer } from '../graphql/context.js';
+import type { Viewer } from '../kernel/requestIdentity.js';
 import type { Logger } from '../observability/logger.js';
 import type { Admission } from '../graphql/admission.js';
 import type { BudgetState } from '../security/requestBudget.js';

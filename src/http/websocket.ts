@@ -7,12 +7,13 @@ import type { Config } from '../config/config.js';
 import { AppError, ErrorCode } from '../errors.js';
 import type { Admission } from '../graphql/admission.js';
 import { MAX_VALIDATION_ERRORS } from '../graphql/apollo.js';
-import type { GraphQLContext, RequestInfo, Viewer } from '../graphql/context.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import type { RequestInfo, Viewer } from '../kernel/requestIdentity.js';
 import { endableStream } from '../graphql/endableStream.js';
 import type { ErrorMasker } from '../graphql/errorMasking.js';
 import type { Metrics } from '../observability/metrics.js';
 import { policyOf } from '../security/policy.js';
-import { roleAtLeast, type Role } from '../security/roles.js';
+import { roleAtLeast, type Role } from '../kernel/roles.js';
 import { originAllowed } from './headers.js';
 
 /** Subscriptions one socket may hold at once. */

@@ -1,8 +1,8 @@
 import type { Database } from '../db/database.js';
 import type { User } from '../generated/prisma-sqlite/client.js';
-import type { Viewer } from '../graphql/context.js';
+import type { Viewer } from '../kernel/requestIdentity.js';
 import type { PubSub } from '../messaging/pubsub.js';
-import { isRole } from '../security/roles.js';
+import { isRole } from '../kernel/roles.js';
 import type { AccessClaims } from './tokens.js';
 
 interface SessionState {

@@ -1,5 +1,5 @@
 import { AppError, ErrorCode, forbidden, unauthenticated } from '../errors.js';
-import type { RequestInfo, Viewer } from '../graphql/context.js';
+import type { RequestInfo, Viewer } from '../kernel/requestIdentity.js';
 import type { SecurityEvents } from '../security/securityEvents.js';
 import type { AuthState } from './authState.js';
 import { InvalidTokenError, bearerToken, type AccessTokens } from './tokens.js';

@@ -1,7 +1,7 @@
 import { createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { SignJWT, importPKCS8, importSPKI, jwtVerify, errors as joseErrors, type CryptoKey } from 'jose';
 import type { Config } from '../config/config.js';
-import { isRole, type Role } from '../security/roles.js';
+import { isRole, type Role } from '../kernel/roles.js';
 
 export interface AccessClaims {
   userId: string;

@@ -1,5 +1,5 @@
 import type { Prisma, Provider } from '../db/database.js';
-import type { Viewer } from '../graphql/context.js';
+import type { Viewer } from '../kernel/requestIdentity.js';
 
 export interface ReportFilter {
   status?: string | null;

@@ -2,8 +2,8 @@ import type { Database } from '../db/database.js';
 import { isRecordNotFound } from '../db/errors.js';
 import { forbidden, notFound } from '../errors.js';
 import type { Report } from '../generated/prisma-sqlite/client.js';
-import type { Viewer } from '../graphql/context.js';
-import { NEWEST_FIRST, afterCursor, decodeCursor, pageSize, toConnection, type Connection } from '../graphql/pagination.js';
+import type { Viewer } from '../kernel/requestIdentity.js';
+import { NEWEST_FIRST, afterCursor, decodeCursor, pageSize, toConnection, type Connection } from '../kernel/pagination.js';
 import { readableAuthor, reportWhere, type ReportFilter } from './filter.js';
 import { searchTextOf, serializeData, validateBody, validateTags, validateTitle } from './validation.js';
 

@@ -1,7 +1,7 @@
 import { getDirective } from '@graphql-tools/utils';
 import { isObjectType, type GraphQLField, type GraphQLSchema } from 'graphql';
 import type { FeatureName } from '../config/config.js';
-import type { Role } from './roles.js';
+import type { Role } from '../kernel/roles.js';
 
 /** Who may call a field, as its SDL directives declare it. */
 export interface FieldPolicy {

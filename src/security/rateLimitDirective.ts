@@ -3,7 +3,7 @@ import { rateLimitDirective } from 'graphql-rate-limit-directive';
 import type { IRateLimiterOptions, RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimitSetting } from '../config/config.js';
 import { rateLimited } from '../errors.js';
-import type { GraphQLContext } from '../graphql/context.js';
+import type { SecurityContext } from './securityContext.js';
 import type { LimiterStore } from './limiterStore.js';
 import { retryAfterSeconds } from './limiterStore.js';
 
@@ -24,7 +24,7 @@ export function createRateLimitDirective(store: LimiterStore) {
       });
     }
   }
-  return rateLimitDirective<GraphQLContext, IRateLimiterOptions>({
+  return rateLimitDirective<SecurityContext, IRateLimiterOptions>({
     limiterClass: StoreLimiter as unknown as typeof RateLimiterAbstract,
     keyGenerator: (_args, _source, _fieldArgs, ctx, info) =>
       `${info.parentType.name}.${info.fieldName}:${ctx.viewer ? `u:${ctx.viewer.id}` : `ip:${ctx.ip}`}`,

@@ -1,5 +1,5 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { RequestInfo } from '../graphql/context.js';
+import type { RequestInfo } from '../kernel/requestIdentity.js';
 import type { LimiterStore } from './limiterStore.js';
 import { isLimiterRejection, retryAfterSeconds } from './limiterStore.js';
 import type { SecurityEvents } from './securityEvents.js';

@@ -1,5 +1,5 @@
-import type { AuditLog } from '../audit/auditLog.js';
-import type { RequestInfo } from '../graphql/context.js';
+import type { AuditLog } from '../observability/auditLog.js';
+import type { RequestInfo } from '../kernel/requestIdentity.js';
 import type { PubSub } from '../messaging/pubsub.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';

@@ -3,9 +3,9 @@ import type { IMiddlewareFieldMap } from 'graphql-middleware';
 import { allow, and, deny, rule, shield, type IRules } from 'graphql-shield';
 import type { FeatureName } from '../config/config.js';
 import { featureDisabled, forbidden, unauthenticated } from '../errors.js';
-import type { GraphQLContext } from '../graphql/context.js';
+import type { SecurityContext } from './securityContext.js';
 import { assertRootFieldsDeclarePolicy, isRootType, policyOf, type FieldPolicy } from './policy.js';
-import { roleAtLeast, type Role } from './roles.js';
+import { roleAtLeast, type Role } from '../kernel/roles.js';
 
 /** A shield rule or a logic rule (and/or/chain). */
 type IRule = Parameters<typeof and>[number];
@@ -15,14 +15,14 @@ type IRule = Parameters<typeof and>[number];
  * factory resolved the viewer once. A failure returns a GraphQLError with a contract code.
  */
 
-const signedIn = rule('signedIn', { cache: 'contextual' })((_parent, _args, ctx: GraphQLContext, info) => {
+const signedIn = rule('signedIn', { cache: 'contextual' })((_parent, _args, ctx: SecurityContext, info) => {
   if (ctx.viewer) return true;
   ctx.security.denied(ctx, `${info.parentType.name}.${info.fieldName}`, 'UNAUTHENTICATED');
   return unauthenticated();
 });
 
 function hasRole(role: Role): IRule {
-  const check = rule(`hasRole:${role}`, { cache: 'contextual' })((_parent, _args, ctx: GraphQLContext, info) => {
+  const check = rule(`hasRole:${role}`, { cache: 'contextual' })((_parent, _args, ctx: SecurityContext, info) => {
     if (ctx.viewer && roleAtLeast(ctx.viewer.role, role)) return true;
     ctx.security.denied(ctx, `${info.parentType.name}.${info.fieldName}`, 'FORBIDDEN');
     return forbidden(`requires role ${role}`);
@@ -33,7 +33,7 @@ function hasRole(role: Role): IRule {
 /** The object is the viewer (or the user this request just signed in as), or the viewer has the role. */
 function selfOr(role: Role): IRule {
   // No cache: the check is cheap, and shield's 'strict' cache hashes the whole parent object.
-  return rule(`selfOr:${role}`, { cache: 'no_cache' })((parent: { id?: string }, _args, ctx: GraphQLContext) => {
+  return rule(`selfOr:${role}`, { cache: 'no_cache' })((parent: { id?: string }, _args, ctx: SecurityContext) => {
     if (parent.id !== undefined && (parent.id === ctx.viewer?.id || parent.id === ctx.signedInAs)) return true;
     if (ctx.viewer && roleAtLeast(ctx.viewer.role, role)) return true;
     return ctx.viewer ? forbidden() : unauthenticated();

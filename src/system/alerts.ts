@@ -3,7 +3,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import type { AlertFilter, AlertSeverity } from '../generated/graphql.js';
 import type { Alert } from '../generated/prisma-sqlite/client.js';
-import { NEWEST_FIRST, pageSize } from '../graphql/pagination.js';
+import { NEWEST_FIRST, pageSize } from '../kernel/pagination.js';
 import type { PubSub } from '../messaging/pubsub.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';

@@ -1,6 +1,8 @@
 import type { Config } from '../config/config.js';
 import type { Diagnostics, DependencyDiagnostic } from '../generated/graphql.js';
-import type { Services } from '../services.js';
+import type { Database } from '../db/database.js';
+import type { RedisConnections } from '../messaging/redis.js';
+import type { RecentErrors } from '../observability/recentErrors.js';
 import type { AlertWebhook } from './alertWebhook.js';
 import { pingDatabase, pingRedis } from './status.js';
 import { versions } from './versions.js';
@@ -86,7 +88,14 @@ function webhookDiagnostic(webhook: AlertWebhook): DependencyDiagnostic {
 }
 
 /** Versions, dependencies, effective configuration and recent server-side errors; never a secret. */
-export async function diagnostics(services: Services, webhook: AlertWebhook | undefined): Promise<Diagnostics> {
+export interface DiagnosticsDeps {
+  config: Config;
+  db: Database;
+  redis: RedisConnections | undefined;
+  recentErrors: RecentErrors;
+}
+
+export async function diagnostics(services: DiagnosticsDeps, webhook: AlertWebhook | undefined): Promise<Diagnostics> {
   const { config, db } = services;
   const [versionList, database, redis] = await Promise.all([versions(db), pingDatabase(services), pingRedis(services)]);
   const dependencies: DependencyDiagnostic[] = [

@@ -1,5 +1,5 @@
 import type { Resolvers } from '../generated/graphql.js';
-import { viewerOf } from '../graphql/viewer.js';
+import { viewerOf } from '../kernel/viewer.js';
 
 /*
  * Subscription fields have only `subscribe`, never `resolve`: graphql-middleware wraps `resolve`

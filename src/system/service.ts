@@ -1,8 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { resolveRange } from '../graphql/timeRange.js';
+import { resolveRange } from '../kernel/timeRange.js';
 import type { Diagnostics, MaintenanceResult, MaintenanceTask, SystemStatus, TimeRangeInput } from '../generated/graphql.js';
 import type { MetricSample } from '../generated/prisma-sqlite/client.js';
-import type { Services } from '../services.js';
+import type { Config } from '../config/config.js';
+import type { Database } from '../db/database.js';
+import type { AuthState } from '../identity/authState.js';
+import type { AccessTokens } from '../identity/tokens.js';
+import type { PubSub } from '../messaging/pubsub.js';
+import type { RedisConnections } from '../messaging/redis.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { RecentErrors } from '../observability/recentErrors.js';
+import type { SecurityEvents } from '../security/securityEvents.js';
+import type { AlertService } from './alerts.js';
 import { AlertEngine } from './alertEngine.js';
 import { diagnostics } from './diagnostics.js';
 import { Maintenance } from './maintenance.js';
@@ -14,6 +24,21 @@ import { systemStatus } from './status.js';
 /** Most samples one history answer holds (a day at the default 15 s interval is 5,760). */
 const MAX_HISTORY = 10_000;
 
+/** What the system domain uses. */
+export interface SystemDeps {
+  config: Config;
+  db: Database;
+  redis: RedisConnections | undefined;
+  pubsub: PubSub;
+  logger: Logger;
+  metrics: Metrics;
+  recentErrors: RecentErrors;
+  alerts: AlertService;
+  authState: AuthState;
+  tokens: AccessTokens;
+  security: SecurityEvents;
+}
+
 /**
  * The system domain: status, metrics history and stream, diagnostics and maintenance, plus the
  * background sampler that feeds the history and the alert rules, and the Redis outage alert.
@@ -24,7 +49,7 @@ export class SystemService {
   private readonly maintenance: Maintenance;
   private unwatchRedis: (() => void) | undefined;
 
-  constructor(private readonly services: Services) {
+  constructor(private readonly services: SystemDeps) {
     const { config, db, pubsub, logger, metrics, alerts } = services;
     this.meters = new SystemMeters(metrics, config.dataDir);
     this.sampler = new Sampler({

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import type { HealthStatus, SystemStatus } from '../generated/graphql.js';
-import { withTimeout } from '../http/probes.js';
-import type { Services } from '../services.js';
+import { withTimeout } from '../kernel/withTimeout.js';
+import type { Database } from '../db/database.js';
+import type { RedisConnections } from '../messaging/redis.js';
 import type { SystemMeters } from './meters.js';
 import { diskReading, memoryReading, round } from './readings.js';
 import { appVersion } from './versions.js';
@@ -22,17 +23,17 @@ export async function checkDependency(ping: (() => Promise<number>) | undefined)
   }
 }
 
-export function pingDatabase(services: Pick<Services, 'db'>) {
+export function pingDatabase(services: { db: Database }) {
   return checkDependency(() => services.db.ping());
 }
 
-export function pingRedis(services: Pick<Services, 'redis'>) {
+export function pingRedis(services: { redis: RedisConnections | undefined }) {
   const redis = services.redis;
   return checkDependency(redis ? () => redis.ping() : undefined);
 }
 
 /** The instance's health: DOWN when the database does not answer, DEGRADED when Redis does not. */
-export async function systemStatus(services: Pick<Services, 'db' | 'redis'>, meters: SystemMeters): Promise<SystemStatus> {
+export async function systemStatus(services: { db: Database; redis: RedisConnections | undefined }, meters: SystemMeters): Promise<SystemStatus> {
   const [database, cache, disk, cpuPercent] = await Promise.all([
     pingDatabase(services),
     pingRedis(services),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { version as graphqlVersion } from 'graphql';
 import type { Database } from '../db/database.js';
 import { projectRoot } from '../db/projectPaths.js';
-import { withTimeout } from '../http/probes.js';
+import { withTimeout } from '../kernel/withTimeout.js';
 
 const require = createRequire(import.meta.url);
 

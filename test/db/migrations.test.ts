@@ -6,10 +6,10 @@ import Sqlite from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderSchema } from '../../scripts/db-schemas.js';
-import { readModels } from '../../src/db/prismaSchema.js';
+import { readModels } from '../../src/migrations/prismaSchema.js';
 import { schemaPath, type SchemaProvider } from '../../src/db/projectPaths.js';
-import { applyMigrations, diffMigrationsAgainstModels, pgAdminUrl } from '../../src/db/schemaEngine.js';
-import { createPgDatabase, dropPgDatabase, pgUrlWithDatabase } from '../../src/db/adapterFixes.js';
+import { applyMigrations, migrationTarget, diffMigrationsAgainstModels, pgAdminUrl } from '../../src/migrations/schemaEngine.js';
+import { createPgDatabase, dropPgDatabase, pgUrlWithDatabase } from '../../src/migrations/adapterFixes.js';
 import { openDatabase, providerOf, type Database } from '../../src/db/database.js';
 
 const PROVIDERS: SchemaProvider[] = ['sqlite', 'postgresql'];
@@ -110,7 +110,8 @@ describe('sqlite', () => {
   });
 
   it('opens with migrate, round-trips, stores DateTime as ISO-8601 text', async () => {
-    const db = await openDatabase({ dataDir: path.join(dir, 'data'), migrate: true });
+    await applyMigrations(migrationTarget(undefined, path.join(dir, 'data')));
+    const db = await openDatabase({ dataDir: path.join(dir, 'data') });
     try {
       expect(db.provider).toBe('sqlite');
       await roundTrip(db);
@@ -153,7 +154,8 @@ describe.skipIf(skipPg)('postgresql', () => {
   });
 
   it('opens, round-trips and reports queries', async () => {
-    const db = await openDatabase({ databaseUrl: url, dataDir: os.tmpdir(), poolSize: 2, statementTimeoutMs: 5000, migrate: true });
+    await applyMigrations(migrationTarget(url, os.tmpdir()));
+    const db = await openDatabase({ databaseUrl: url, dataDir: os.tmpdir(), poolSize: 2, statementTimeoutMs: 5000 });
     try {
       expect(db.provider).toBe('postgresql');
       await roundTrip(db);

@@ -7,8 +7,8 @@ import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createPgDatabase, dropPgDatabase, pgUrlWithDatabase } from '../../src/db/adapterFixes.js';
-import { pgAdminUrl } from '../../src/db/schemaEngine.js';
+import { createPgDatabase, dropPgDatabase, pgUrlWithDatabase } from '../../src/migrations/adapterFixes.js';
+import { pgAdminUrl } from '../../src/migrations/schemaEngine.js';
 
 export const ADMIN = { email: 'admin@example.com', password: 'admin-password-123' };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { serializeData, validateBody, validateTags, validateTitle } from '../../src/reports/validation.js';
-import { decodeCursor, encodeCursor } from '../../src/graphql/pagination.js';
+import { decodeCursor, encodeCursor } from '../../src/kernel/pagination.js';
 
 const field = (name: string) => expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: name }) });
 

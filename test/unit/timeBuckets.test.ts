@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bucketStart, bucketStarts, zeroFilled } from '../../src/analytics/timeBuckets.js';
-import { resolveRange } from '../../src/graphql/timeRange.js';
+import { resolveRange } from '../../src/kernel/timeRange.js';
 
 const iso = (d: Date) => d.toISOString();
 

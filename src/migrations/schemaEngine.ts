@@ -14,12 +14,19 @@ import {
   sqliteMigrationFactory,
 } from './adapterFixes.js';
 import { currentSchema, SCHEMA_PROVIDERS } from './prismaSchema.js';
-import { migrationsDir, schemaPath, type SchemaProvider } from './projectPaths.js';
+import { migrationsDir, schemaPath, type SchemaProvider } from '../db/projectPaths.js';
 import { withSchemaEngine } from './wasmEngine.js';
 
-export type { SchemaProvider } from './projectPaths.js';
+export type { SchemaProvider } from '../db/projectPaths.js';
+import { sqliteFileOf } from '../db/database.js';
 
 export type MigrationTarget = { provider: 'sqlite'; sqlitePath: string } | { provider: 'postgresql'; url: string };
+
+/** The database the server would open for these settings (DATABASE_URL, else the embedded file). */
+export function migrationTarget(databaseUrl: string | undefined, dataDir: string): MigrationTarget {
+  const sqlitePath = sqliteFileOf(databaseUrl, dataDir);
+  return sqlitePath ? { provider: 'sqlite', sqlitePath } : { provider: 'postgresql', url: databaseUrl as string };
+}
 
 /** Server used for temporary databases when creating or checking PostgreSQL migrations. */
 export const DEFAULT_PG_ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';

@@ -1,6 +1,6 @@
 // Driver-adapter factories for the WASM schema engine, with the gaps of the 7.10 adapters worked
-// around (see /work/shared/notes/prisma-offline.md). Only migrations use these; the runtime client
-// uses the adapters as shipped.
+// around: each gap is described where it is handled below. Only migrations use these; the runtime
+// client uses the adapters as shipped.
 import { randomUUID } from 'node:crypto';
 import {
   ColumnTypeEnum,

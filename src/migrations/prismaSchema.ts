@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { modelsPath, providerFolder, type SchemaProvider } from './projectPaths.js';
+import { modelsPath, providerFolder, type SchemaProvider } from '../db/projectPaths.js';
 
 export const SCHEMA_PROVIDERS: readonly SchemaProvider[] = ['sqlite', 'postgresql'];
 

@@ -1,8 +1,8 @@
 import type { Database } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import { AuditSpillFile } from './spillFile.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { AuditSpillFile } from './auditSpillFile.js';
 
 export type AuditOutcome = 'SUCCESS' | 'DENIED' | 'FAILURE';
 
