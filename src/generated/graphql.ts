@@ -943,6 +943,12 @@ export type ResolversParentTypes = {
   VersionInfo: VersionInfo;
 };
 
+export type AuditDirectiveArgs = {
+  target: Scalars['String']['input'];
+};
+
+export type AuditDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = AuditDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type AuthDirectiveArgs = {
   requires?: Maybe<Role>;
 };
@@ -1291,6 +1297,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
 };
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {
+  audit?: AuditDirectiveResolver<any, any, ContextType>;
   auth?: AuthDirectiveResolver<any, any, ContextType>;
   feature?: FeatureDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;

@@ -12,6 +12,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import type { GraphQLContext } from './context.js';
 import type { ErrorMasker } from './errorMasking.js';
+import { auditTargets } from './auditTargets.js';
 import { auditMutationsPlugin, operationMetricsPlugin, outageStatusPlugin } from './plugins.js';
 
 /** A response carries at most this many validation errors: a flood of bad directives yields a few, not thousands. */
@@ -62,7 +63,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false }, includeCookies: false }),
       operationMetricsPlugin(),
-      auditMutationsPlugin(),
+      auditMutationsPlugin(auditTargets(options.schema)),
       outageStatusPlugin(),
       ...(options.extraPlugins ?? []),
     ],

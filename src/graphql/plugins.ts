@@ -1,6 +1,6 @@
-import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { Kind, getNamedType, type FieldNode, type GraphQLError, type OperationDefinitionNode } from 'graphql';
+import { Kind, type FieldNode, type OperationDefinitionNode } from 'graphql';
 import type { AuditOutcome } from '../observability/auditLog.js';
 import { ErrorCode, OUTAGE_RETRY_AFTER_SECONDS } from '../errors.js';
 import type { GraphQLContext } from './context.js';
@@ -77,10 +77,10 @@ const DENIED_CODES = new Set<string>([
 ]);
 
 /**
- * Every executed mutation field is audited: actor, action (the field), target, outcome, IP and
- * request id. Successes get a row each; denials and failures are aggregated under a flood.
+ * Every executed mutation field is audited: actor, action (the field), target (its `@audit`
+ * declaration, src/graphql/auditTargets.ts), outcome, IP and request id. Successes get a row each; denials and failures are aggregated under a flood.
  */
-export function auditMutationsPlugin(): ApolloServerPlugin<GraphQLContext> {
+export function auditMutationsPlugin(targets: ReadonlyMap<string, string>): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
@@ -99,7 +99,7 @@ export function auditMutationsPlugin(): ApolloServerPlugin<GraphQLContext> {
               action: field.name.value,
               outcome,
               actorId: ctx.viewer?.id ?? ctx.signedInAs ?? null,
-              targetType: targetTypeOf(requestContext, field.name.value),
+              targetType: targets.get(field.name.value) ?? null,
               targetId: argumentId(field, requestContext.request.variables) ?? idOf(value?.id) ?? idOf(value?.user?.id),
               ip: ctx.ip,
               requestId: ctx.requestId,
@@ -137,14 +137,4 @@ function argumentId(field: FieldNode, variables: Record<string, unknown> | undef
   if (arg.value.kind === Kind.STRING) return arg.value.value;
   if (arg.value.kind === Kind.VARIABLE) return idOf(variables?.[arg.value.name.value]);
   return null;
-}
-
-/** The named type a mutation returns (AuthPayload counts as User), or the field's own name for scalars. */
-function targetTypeOf(requestContext: GraphQLRequestContext<GraphQLContext>, fieldName: string): string | null {
-  const field = requestContext.schema.getMutationType()?.getFields()[fieldName];
-  if (!field) return null;
-  const named = getNamedType(field.type).name;
-  if (named === 'AuthPayload') return 'User';
-  if (named === 'Boolean') return ({ deleteReport: 'Report', logout: 'Session' } as Record<string, string>)[fieldName] ?? 'User';
-  return named;
 }

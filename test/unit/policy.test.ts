@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { concatAST, parse, subscribe, type ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { auditTargets } from '../../src/graphql/auditTargets.js';
 import { buildSchema, loadTypeDefs } from '../../src/graphql/schema.js';
 import type { Resolvers } from '../../src/generated/graphql.js';
 import { createLimiterStore } from '../../src/security/limiterStore.js';
@@ -43,6 +44,13 @@ describe('root field policy', () => {
   it('refuses a field that declares both @public and @auth', () => {
     expect(() => schemaWith('extend type Query { both: String @public @auth }')).toThrow('Query.both declares both @public and @auth');
   });
+  it('declares every mutation\'s audit target next to it, and refuses a mutation without one', () => {
+    const targets = auditTargets(buildSchema({ typeDefs: loadTypeDefs(), resolvers: [], config, limiterStore }));
+    expect(targets.get('createReport')).toBe('Report');
+    expect(targets.get('logout')).toBe('Session');
+    expect(() => auditTargets(schemaWith('extend type Mutation { unaudited: Boolean @auth }'))).toThrow('Mutation.unaudited declares no @audit(target:)');
+  });
+
   it('stops the server process at start, naming the field', async () => {
     const schemaDir = mkdtempSync(path.join(os.tmpdir(), 'bastion-schema-'));
     const storage = await createStorage();
