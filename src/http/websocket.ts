@@ -12,7 +12,7 @@ import type { RequestInfo, Viewer } from '../kernel/requestIdentity.js';
 import { endableStream } from '../graphql/endableStream.js';
 import type { ErrorMasker } from '../graphql/errorMasking.js';
 import type { Metrics } from '../observability/metrics.js';
-import { policyOf } from '../security/policy.js';
+import { requiredRoleOf } from '../security/policy.js';
 import { roleAtLeast, type Role } from '../kernel/roles.js';
 import { originAllowed } from './headers.js';
 
@@ -101,7 +101,7 @@ export function attachWebSocket(options: WebSocketOptions) {
     let least: Role | undefined;
     for (const selection of operation.selectionSet.selections) {
       if (selection.kind !== Kind.FIELD || !fields[selection.name.value]) continue;
-      const requires = policyOf(options.schema, fields[selection.name.value]!).requires;
+      const requires = requiredRoleOf(options.schema, fields[selection.name.value]!);
       if (requires && (!least || roleAtLeast(requires, least))) least = requires;
     }
     return least;

@@ -1,65 +1,28 @@
 import { isObjectType, type GraphQLSchema } from 'graphql';
 import type { IMiddlewareFieldMap } from 'graphql-middleware';
-import { allow, and, deny, rule, shield, type IRules } from 'graphql-shield';
+import { allow, and, deny, shield, type IRules } from 'graphql-shield';
 import type { FeatureName } from '../config/config.js';
-import { featureDisabled, forbidden, unauthenticated } from '../errors.js';
-import type { SecurityContext } from './securityContext.js';
-import { assertRootFieldsDeclarePolicy, isRootType, policyOf, type FieldPolicy } from './policy.js';
-import { roleAtLeast, type Role } from '../kernel/roles.js';
-
-/** A shield rule or a logic rule (and/or/chain). */
-type IRule = Parameters<typeof and>[number];
+import { forbidden } from '../errors.js';
+import type { IRule, PolicyEnvironment } from './policies/policyDirective.js';
+import { assertRootFieldsDeclarePolicy, declaredPolicies, isRootType, type DeclaredPolicy } from './policy.js';
 
 /*
- * Shield rules derived from the SDL's policy directives. Rules never parse tokens: the context
- * factory resolved the viewer once. A failure returns a GraphQLError with a contract code.
+ * Shield rules derived from the SDL's policy directives (one module each, src/security/policies/).
+ * A failure returns a GraphQLError with a contract code.
  */
 
-const signedIn = rule('signedIn', { cache: 'contextual' })((_parent, _args, ctx: SecurityContext, info) => {
-  if (ctx.viewer) return true;
-  ctx.security.denied(ctx, `${info.parentType.name}.${info.fieldName}`, 'UNAUTHENTICATED');
-  return unauthenticated();
-});
-
-function hasRole(role: Role): IRule {
-  const check = rule(`hasRole:${role}`, { cache: 'contextual' })((_parent, _args, ctx: SecurityContext, info) => {
-    if (ctx.viewer && roleAtLeast(ctx.viewer.role, role)) return true;
-    ctx.security.denied(ctx, `${info.parentType.name}.${info.fieldName}`, 'FORBIDDEN');
-    return forbidden(`requires role ${role}`);
-  });
-  return role === 'USER' ? signedIn : and(signedIn, check);
-}
-
-/** The object is the viewer (or the user this request just signed in as), or the viewer has the role. */
-function selfOr(role: Role): IRule {
-  // No cache: the check is cheap, and shield's 'strict' cache hashes the whole parent object.
-  return rule(`selfOr:${role}`, { cache: 'no_cache' })((parent: { id?: string }, _args, ctx: SecurityContext) => {
-    if (parent.id !== undefined && (parent.id === ctx.viewer?.id || parent.id === ctx.signedInAs)) return true;
-    if (ctx.viewer && roleAtLeast(ctx.viewer.role, role)) return true;
-    return ctx.viewer ? forbidden() : unauthenticated();
-  });
-}
-
-function featureOn(features: Record<FeatureName, boolean>, name: FeatureName): IRule {
-  return rule(`feature:${name}`, { cache: 'contextual' })(() => (features[name] ? true : featureDisabled(name)));
-}
-
-/** Shield wants one instance per rule name: each rule is made once per tree. */
-function ruleBook(features: Record<FeatureName, boolean>) {
+/** Shield wants one instance per rule name: each rule is made once per directive and arguments. */
+function ruleBook(env: PolicyEnvironment) {
   const made = new Map<string, IRule>();
-  const once = (name: string, make: () => IRule) => {
-    let existing = made.get(name);
-    if (!existing) made.set(name, (existing = make()));
+  const once = ({ policy, args }: DeclaredPolicy) => {
+    const key = `${policy.name}:${JSON.stringify(args)}`;
+    let existing = made.get(key);
+    if (!existing) made.set(key, (existing = policy.rule(args, env)));
     return existing;
   };
-  return (policy: FieldPolicy): IRule => {
-    const parts: IRule[] = [];
-    const { requires, selfOr: selfRole, feature } = policy;
-    if (requires) parts.push(once(`role:${requires}`, () => hasRole(requires)));
-    if (selfRole) parts.push(once(`selfOr:${selfRole}`, () => selfOr(selfRole)));
-    if (feature) parts.push(once(`feature:${feature}`, () => featureOn(features, feature)));
-    if (parts.length === 0) return policy.public ? allow : deny;
-    // Auth is checked before the feature switch, so anonymous callers learn nothing about it.
+  return (declared: DeclaredPolicy[]): IRule => {
+    const parts = declared.map(once).filter((r) => r !== allow);
+    if (parts.length === 0) return declared.some((d) => d.policy.access) ? allow : deny;
     return parts.length === 1 ? parts[0]! : and(...parts);
   };
 }
@@ -70,15 +33,15 @@ function ruleBook(features: Record<FeatureName, boolean>) {
  */
 export function buildRuleTree(schema: GraphQLSchema, features: Record<FeatureName, boolean>): Record<string, Record<string, IRule>> {
   assertRootFieldsDeclarePolicy(schema);
-  const ruleFor = ruleBook(features);
+  const ruleFor = ruleBook({ features });
   const tree: Record<string, Record<string, IRule>> = {};
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     const fields: Record<string, IRule> = {};
     for (const field of Object.values(type.getFields())) {
-      const policy = policyOf(schema, field);
-      const declared = isRootType(type.name) || policy.selfOr || policy.requires || policy.feature;
-      fields[field.name] = declared ? ruleFor(policy) : allow;
+      const declared = declaredPolicies(schema, field);
+      // Root fields get exactly what they declare (nothing is deny); object fields follow their parent unless they declare more.
+      fields[field.name] = isRootType(type.name) || declared.length > 0 ? ruleFor(declared) : allow;
     }
     tree[type.name] = fields;
   }
