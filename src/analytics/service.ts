@@ -15,8 +15,8 @@ const SECURITY_ACTIONS = ['accessDenied', 'rateLimited', 'invalidToken', 'loginL
  */
 const FAILED_LOGIN: Prisma.AuditEventWhereInput = {
   action: 'login',
-  outcome: { in: ['DENIED', 'FAILURE'] },
-  detail: { contains: '"UNAUTHENTICATED"' },
+  outcome: 'FAILURE',
+  code: 'UNAUTHENTICATED',
 };
 
 /** UTC bucket start of `createdAt`, per dialect; weeks start on Monday on both. */

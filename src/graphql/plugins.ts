@@ -103,6 +103,7 @@ export function auditMutationsPlugin(targets: ReadonlyMap<string, string>): Apol
               targetId: argumentId(field, requestContext.request.variables) ?? idOf(value?.id) ?? idOf(value?.user?.id),
               ip: ctx.ip,
               requestId: ctx.requestId,
+              code: code ?? null,
               detail: code ? { code } : ctx.auditDetail?.[key],
             };
             if (outcome === 'SUCCESS') ctx.services.audit.record(entry);

@@ -14,6 +14,8 @@ export interface AuditEntry {
   targetId?: string | null;
   ip?: string | null;
   requestId?: string | null;
+  /** The contract error code of a DENIED or FAILURE outcome. */
+  code?: string | null;
   /** Extra detail; never secrets. */
   detail?: Record<string, unknown>;
 }
@@ -83,7 +85,7 @@ export class AuditLog {
   }
 
   recordAggregated(entry: AuditEntry): void {
-    const key = [entry.action, entry.outcome, entry.actorId, entry.ip, entry.targetType, entry.targetId].join('\u0000');
+    const key = [entry.action, entry.outcome, entry.code, entry.actorId, entry.ip, entry.targetType, entry.targetId].join('\u0000');
     const existing = this.aggregated.get(key);
     if (existing) existing.count += 1;
     else this.aggregated.set(key, { ...entry, count: 1, createdAt: new Date() });
@@ -210,6 +212,7 @@ function toData(row: PendingRow) {
     targetId: row.targetId ?? null,
     ip: row.ip ?? null,
     requestId: row.requestId ?? null,
+    code: row.code ?? null,
     detail: row.detail ? JSON.stringify(row.detail) : null,
     count: row.count,
     createdAt: row.createdAt,

@@ -58,6 +58,7 @@ export class SecurityEvents {
       targetId: coordinate,
       ip: request.ip,
       requestId: request.requestId,
+      code,
       detail: { code },
     });
     this.count(request, 'denied');
