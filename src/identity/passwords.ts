@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
+import pLimit from 'p-limit';
 import { PasswordHasher } from './passwordHasher.js';
 
 /** argon2id cost parameters. Changing them rehashes each password at its next login. */
@@ -20,31 +21,15 @@ export const MAX_PASSWORD_LENGTH = 256;
  */
 const MAX_CONCURRENT_HASHES = Math.max(1, Math.min(3, availableParallelism() - 1));
 
-class Semaphore {
-  private active = 0;
-  private readonly queue: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
-    this.active++;
-    try {
-      return await task();
-    } finally {
-      this.active--;
-      this.queue.shift()?.();
-    }
-  }
-}
-
-const hashing = new Semaphore(MAX_CONCURRENT_HASHES);
+const hashing = pLimit(MAX_CONCURRENT_HASHES);
 const hasher = new PasswordHasher();
 
 export function hashPassword(password: string): Promise<string> {
-  return hashing.run(() => hasher.hash(password, PASSWORD_HASH_OPTIONS));
+  return hashing(() => hasher.hash(password, PASSWORD_HASH_OPTIONS));
 }
 
 export function verifyPassword(hash: string, password: string): Promise<boolean> {
-  return hashing.run(() => hasher.verify(hash, password));
+  return hashing(() => hasher.verify(hash, password));
 }
 
 export function needsRehash(hash: string): boolean {
