@@ -55,12 +55,20 @@ class DelegatingAdapter implements SqlDriverAdapter {
 // ---------------------------------------------------------------------------------------------
 // SQLite
 
+/** The engine's request for the file to itself (see gap 6). */
+const EXCLUSIVE_LOCKING = /^PRAGMA\s+(main\.)?locking_mode\s*=\s*EXCLUSIVE\s*;?$/i;
+
 /**
  * Gap 1: the engine replays migrations into the shadow DB with `executeRaw` on a whole script;
  * better-sqlite3's `prepare` accepts one statement only. Such a call goes to `executeScript`.
+ * Gap 6: the engine puts the file in EXCLUSIVE locking mode, so migrating (even finding nothing to
+ * apply) fails with SQLITE_BUSY while any other process has the database open: a running server,
+ * `npm run db:migrate` beside it, a sqlite3 shell. Migrations run in normal locking mode instead:
+ * each statement still takes SQLite's write lock, waiting for other writers (busy timeout).
  */
 class SqliteMigrationAdapter extends DelegatingAdapter {
   override async executeRaw(query: SqlQuery): Promise<number> {
+    if (query.args.length === 0 && EXCLUSIVE_LOCKING.test(query.sql.trim())) return 0;
     try {
       return await this.inner.executeRaw(query);
     } catch (error) {

@@ -277,7 +277,6 @@ describe.runIf(onSqlite)('outages on SQLite (production mode): the database held
       expect(await server.stop('SIGTERM')).toBe(0);
       expect(server.output()).toContain('audit rows written to the spill file');
       locker.exec('COMMIT');
-      // The schema engine's start-up migration needs the file to itself (see README, operations).
       locker.close();
 
       const restarted = await BuiltServer.start(env);

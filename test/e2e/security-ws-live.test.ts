@@ -3,7 +3,7 @@ import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { BuiltServer, operatorEnv } from '../helpers/builtServer.js';
-import { createStorage, loginAdmin, skipSuite, userWithRole, type Session, type TestStorage } from '../helpers/server.js';
+import { createStorage, loginAdmin, skipSuite, testDb, userWithRole, type Session, type TestStorage } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
 /*
@@ -92,6 +92,23 @@ describe.skipIf(skipSuite())('security: WebSocket, production mode', () => {
     }
   });
 
+  it('an access token that expires ends its subscriptions with UNAUTHENTICATED and 4403', async () => {
+    const shortLived = await BuiltServer.start(operatorEnv(storage, 'production', { ACCESS_TOKEN_TTL: '3' }));
+    try {
+      const session = await loginAdmin(shortLived);
+      const { client, seen } = observe(shortLived, session.accessToken, ALERTS);
+      try {
+        await eventually(async () => seen.closeCode, (code) => code === 4403, 8000);
+        expect(codesOf(seen)).toEqual(['UNAUTHENTICATED']);
+        expect(seen.events[0]?.errors?.[0]?.message).toMatch(/expired/);
+      } finally {
+        await client.dispose();
+      }
+    } finally {
+      shortLived.kill();
+    }
+  });
+
   it('a demotion below what the subscription requires ends it with FORBIDDEN, and nothing more arrives', async () => {
     const other = await userWithRole(server, 'ADMIN');
     const { client, seen } = observe(server, other.accessToken, ALERTS);
@@ -170,6 +187,37 @@ describe.skipIf(skipSuite())('security: WebSocket, production mode', () => {
       expect(seen.errors).toEqual([[expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]]);
     } finally {
       await client.dispose();
+    }
+  });
+});
+
+describe.runIf(testDb() === 'postgres' && !skipSuite())('security: WebSocket rights across instances (PostgreSQL + Redis, production mode)', () => {
+  let storage: TestStorage;
+  beforeAll(async () => {
+    storage = await createStorage();
+  });
+  afterAll(() => storage?.dispose());
+
+  it('a logout on one instance ends a subscription held on the other within about a second', async () => {
+    const shared = { JWT_SECRET: randomBytes(32).toString('hex'), REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: `bastion-test-${randomBytes(4).toString('hex')}:` };
+    const a = await BuiltServer.start(operatorEnv(storage, 'production', shared));
+    const b = await BuiltServer.start(operatorEnv(storage, 'production', shared));
+    try {
+      const other = await userWithRole(a, 'ADMIN');
+      const { client, seen } = observe(b, other.accessToken, ALERTS);
+      try {
+        await settle();
+        expect((await a.gql('mutation { logout }', undefined, { token: other.accessToken })).body.errors).toBeUndefined();
+        const started = Date.now();
+        await eventually(async () => seen.closeCode, (code) => code === 4403, 5000);
+        expect(Date.now() - started).toBeLessThan(2500);
+        expect(codesOf(seen)).toEqual(['UNAUTHENTICATED']);
+      } finally {
+        await client.dispose();
+      }
+    } finally {
+      a.kill();
+      b.kill();
     }
   });
 });
