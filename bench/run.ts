@@ -1,7 +1,7 @@
 // `npm run bench` — every benchmark in one run, on the embedded SQLite default, written to
 // BENCHMARKS.md with the machine and date. `npm run bench -- --quick` is a short smoke run that
 // writes to a temporary file unless --out is given. Figures are compared as ratios within the run.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -104,7 +104,7 @@ async function compare(scenario: string, contenders: Contender[], body: unknown)
   return medians;
 }
 
-async function startBastion(dataDir: string): Promise<RunningServer> {
+async function startBastion(dataDir: string, extraEnv: Record<string, string> = {}): Promise<RunningServer> {
   const port = await freePort();
   return startProcess(
     'Bastion',
@@ -122,6 +122,7 @@ async function startBastion(dataDir: string): Promise<RunningServer> {
       // Everything stays on; the limits are only raised so that the load itself is not refused.
       RATE_LIMIT_PER_MINUTE: '10000000',
       RATE_LIMITS: 'Mutation.createReport=100000000/60,Mutation.login=100000000/60,Mutation.register=100000/3600,Mutation.createExport=1000/3600',
+      ...extraEnv,
     },
     port,
   );
@@ -174,9 +175,9 @@ interface BastionUnderTest {
 }
 
 /** Bastion as built, with a signed-in USER and ADMIN. */
-async function startBastionWithUsers(): Promise<BastionUnderTest> {
+async function startBastionWithUsers(extraEnv: Record<string, string> = {}): Promise<BastionUnderTest> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bastion-bench-'));
-  const server = await startBastion(dataDir);
+  const server = await startBastion(dataDir, extraEnv);
   const user = { email: 'bench@example.com', username: 'bench', password: 'bench-password-123' };
   const registered = await post(server.url, { query: 'mutation($i: RegisterInput!) { register(input: $i) { user { id } } }', variables: { i: user } });
   return {
@@ -252,6 +253,33 @@ async function bastionScenarios({ server, dataDir, user, userId, token, adminTok
     peakRssMb: mb(exported.peakRss),
   });
   targets.push({ target: `export of ${SIZE.exportRows} rows: peak RSS growth < 100 MB`, value: `${mb(exported.rssGrowth)} MB`, met: exported.rssGrowth < 100 * 1024 * 1024 });
+}
+
+/**
+ * What a Redis outage costs signed-in traffic: while invalidations cannot reach every instance,
+ * the session and user cache lives 1 s instead of 30 s. Two instances on Redis, one whose Redis
+ * is running and one whose Redis is down, serve `Me` in turns.
+ */
+async function redisOutageCost(): Promise<void> {
+  const redisPort = await freePort();
+  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const up = await startBastionWithUsers({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: `bench-${randomUUID()}:` });
+  // Nothing listens there: this instance runs degraded from the start (in-process fallbacks, 1 s cache).
+  const down = await startBastionWithUsers({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+  try {
+    const results = await compare('authenticated `Me`, Redis up vs. Redis down', [
+      { stack: 'Bastion, Redis up', url: up.server.url, pid: up.server.child.pid!, headers: { authorization: `Bearer ${up.token}` } },
+      { stack: 'Bastion, Redis down (auth cache 1 s)', url: down.server.url, pid: down.server.child.pid!, headers: { authorization: `Bearer ${down.token}` } },
+    ], ME_QUERY);
+    const [withRedis, withoutRedis] = [...results.values()] as [LoadResult, LoadResult];
+    ratios.push(`Bastion \`Me\` with Redis down / with Redis up: ${ratio(withoutRedis, withRedis)}× (the cost of 1 s revocation without Redis)`);
+  } finally {
+    await up.server.stop();
+    await down.server.stop();
+    redis.kill('SIGKILL');
+    rmSync(up.dataDir, { recursive: true, force: true });
+    rmSync(down.dataDir, { recursive: true, force: true });
+  }
 }
 
 /** Subscribes `count` graphql-ws clients to alertRaised, raises one alert, and times the last delivery. */
@@ -390,6 +418,8 @@ async function main(): Promise<void> {
     await Promise.all(baselines.map(({ server }) => server.stop()));
 
     await bastionScenarios(bastion);
+    log('Me with Redis up and down');
+    await redisOutageCost();
 
     const [me, typical, fastify, express, raw] = [STACK.bastion, STACK.typical, STACK.fastify, STACK.express, STACK.raw].map((s) => meResults.get(s)!) as [LoadResult, LoadResult, LoadResult, LoadResult, LoadResult];
     ratios.push(`Bastion \`Me\` / typical secured stack: **${ratio(me, typical)}×**`);
