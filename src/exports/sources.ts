@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.js';
 import { NEWEST_FIRST, afterCursor, type Cursor } from '../graphql/pagination.js';
-import { reportWhere, type ReportFilter } from '../reports/filter.js';
+import { reportCondition, reportIdsSql, type ReportFilter } from '../reports/filter.js';
 import type { ExportRow } from './formats.js';
 
 /** Rows per database round trip: memory holds one batch, whatever the export's size. */
@@ -20,28 +20,46 @@ export interface ReportsScope {
 }
 
 /** Keyset pagination over (createdAt, id): stable while rows are added or removed meanwhile. */
-async function* keysetBatches<T extends Cursor>(fetch: (after: ReturnType<typeof afterCursor>) => Promise<T[]>): AsyncGenerator<T[]> {
+async function* cursorBatches<T extends Cursor>(fetch: (after: Cursor | undefined) => Promise<T[]>): AsyncGenerator<T[]> {
   let cursor: Cursor | undefined;
   for (;;) {
-    const rows = await fetch(afterCursor(cursor));
+    const rows = await fetch(cursor);
     if (rows.length > 0) yield rows;
     if (rows.length < BATCH_SIZE) return;
     cursor = rows.at(-1);
   }
 }
 
+async function* keysetBatches<T extends Cursor>(fetch: (after: ReturnType<typeof afterCursor>) => Promise<T[]>): AsyncGenerator<T[]> {
+  yield* cursorBatches((cursor) => fetch(afterCursor(cursor)));
+}
+
 const REPORT_COLUMNS = ['id', 'title', 'status', 'tags', 'authorId', 'createdAt', 'updatedAt', 'body', 'data'] as const;
 /** What a report row is read with: not searchText, a second copy of title and body. */
 const REPORT_SELECT = { id: true, title: true, status: true, tagsJson: true, authorId: true, createdAt: true, updatedAt: true, body: true, dataJson: true } as const;
 
+/** Ids per look-up by id: below SQLite's bound-parameter limit. */
+const ID_SLICE = 250;
+
 export function reportsSource(db: Database, scope: ReportsScope): RowSource {
-  const where = reportWhere(scope.filter, scope.author, db.provider);
+  /**
+   * One batch: the ids through the reports filter (raw SQL, for full-text search), then the rows,
+   * loaded in slices that stay under the driver's bound-parameter limit.
+   */
+  async function batch(after: Cursor | undefined) {
+    const page = reportIdsSql(reportCondition(scope.filter, scope.author, db.provider, after), db.provider, BATCH_SIZE);
+    const ids = (await db.longRead<{ id: string }>(page.sql, page.args)).map((row) => row.id);
+    const rows = [];
+    for (let i = 0; i < ids.length; i += ID_SLICE) {
+      const slice = ids.slice(i, i + ID_SLICE);
+      rows.push(...(await db.prisma.report.findMany({ where: { id: { in: slice } }, orderBy: NEWEST_FIRST, select: REPORT_SELECT })));
+    }
+    return rows;
+  }
   return {
     columns: REPORT_COLUMNS,
     async *batches() {
-      for await (const rows of keysetBatches((after) =>
-        db.prisma.report.findMany({ where: { AND: [where, after] }, orderBy: NEWEST_FIRST, take: BATCH_SIZE, select: REPORT_SELECT }),
-      )) {
+      for await (const rows of cursorBatches(batch)) {
         yield rows.map((r) => ({
           id: r.id,
           title: r.title,

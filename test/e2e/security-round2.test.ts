@@ -1,0 +1,149 @@
+// Security round 2 (issue 16): each attack of the black-box suite, run against the built server in
+// production mode, on SQLite and on PostgreSQL.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BuiltServer, operatorEnv } from '../helpers/builtServer.js';
+import { createStorage, errorCodes, loginAdmin, register, skipSuite, type GqlServer, type Session, type TestStorage } from '../helpers/server.js';
+
+const CREATE_REPORT = `mutation($input: CreateReportInput!) { createReport(input: $input) { id } }`;
+const UPDATE_REPORT = `mutation($id: ID!, $input: UpdateReportInput!) { updateReport(id: $id, input: $input) { id } }`;
+const DELETE_REPORT = `mutation($id: ID!) { deleteReport(id: $id) }`;
+const SEARCH = `query($filter: ReportFilter, $first: Int) { reports(first: $first, filter: $filter) { totalCount edges { node { id } } } }`;
+const CREATE_EXPORT = `mutation($input: CreateExportInput!) { createExport(input: $input) { id } }`;
+const EXPORT = `query($id: ID!) { export(id: $id) { status downloadUrl } }`;
+const ME = `{ me { id } }`;
+
+/** A production-mode built server on a database of its own. */
+async function startProduction(env: Record<string, string> = {}): Promise<{ server: BuiltServer; storage: TestStorage }> {
+  const storage = await createStorage();
+  const server = await BuiltServer.start(operatorEnv(storage, 'production', env));
+  return { server, storage };
+}
+
+async function stopProduction(running: { server: BuiltServer; storage: TestStorage } | undefined): Promise<void> {
+  if (!running) return;
+  await running.server.stop();
+  await running.storage.dispose();
+}
+
+async function createReport(server: GqlServer, session: Session, input: Record<string, unknown>): Promise<string> {
+  const res = await server.gql<{ createReport: { id: string } }>(CREATE_REPORT, { input }, { token: session.accessToken });
+  if (!res.body.data?.createReport) throw new Error(JSON.stringify(res.body.errors));
+  return res.body.data.createReport.id;
+}
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+describe.skipIf(skipSuite())('security round 2 (production mode)', () => {
+  describe('search: literal, bounded, full-text, and harmless to others', () => {
+    let running: { server: BuiltServer; storage: TestStorage };
+    let server: BuiltServer;
+    let owner: Session;
+
+    beforeAll(async () => {
+      running = await startProduction();
+      server = running.server;
+      owner = await register(server);
+    });
+    afterAll(() => stopProduction(running));
+
+    async function found(search: string): Promise<string[]> {
+      const res = await server.gql<{ reports: { edges: Array<{ node: { id: string } }> } }>(
+        SEARCH,
+        { filter: { search }, first: 100 },
+        { token: owner.accessToken },
+      );
+      if (!res.body.data) throw new Error(JSON.stringify(res.body.errors));
+      return res.body.data.reports.edges.map((e) => e.node.id).sort();
+    }
+
+    it('matches every word as a literal, case-insensitive substring, the same on both databases', async () => {
+      const percent = await createReport(server, owner, { title: 'Done: 100% of it', body: 'Quarterly NUMBERS' });
+      const snake = await createReport(server, owner, { title: 'snake_case names', body: 'a "quoted" body; with * and \\ too' });
+      const plain = await createReport(server, owner, { title: 'Plain report', body: 'nothing special here, 100 items' });
+
+      expect(await found('%')).toEqual([percent]);
+      expect(await found('_')).toEqual([snake]);
+      expect(await found('e_c')).toEqual([snake]);
+      expect(await found('0%')).toEqual([percent]);
+      expect(await found('e%d')).toEqual([]); // `%` is no wildcard
+      expect(await found('s_a')).toEqual([]); // nor is `_`
+      expect(await found('"quoted"')).toEqual([snake]);
+      expect(await found('* \\')).toEqual([snake]);
+      expect(await found('NUMBERS quarter')).toEqual([percent]); // every word, in any order, any case
+      expect(await found('100')).toEqual([percent, plain].sort());
+      expect(await found('100 special')).toEqual([plain]);
+      expect(await found('100 snake')).toEqual([]);
+      expect(await found('of')).toEqual([percent]); // words shorter than the trigram index still match
+      expect(await found('ers')).toEqual([percent]); // inside a word
+      expect(await found('  ')).toEqual([percent, snake, plain].sort()); // no words: no search filter
+    });
+
+    it('keeps the index in step with updates and deletes', async () => {
+      const id = await createReport(server, owner, { title: 'zebra crossing', body: 'stripes' });
+      expect(await found('zebra')).toEqual([id]);
+      await server.gql(UPDATE_REPORT, { id, input: { title: 'giraffe crossing' } }, { token: owner.accessToken });
+      expect(await found('zebra')).toEqual([]);
+      expect(await found('giraffe stripes')).toEqual([id]);
+      await server.gql(UPDATE_REPORT, { id, input: { body: 'spots' } }, { token: owner.accessToken });
+      expect(await found('giraffe stripes')).toEqual([]);
+      expect(await found('giraffe spots')).toEqual([id]);
+      await server.gql(DELETE_REPORT, { id }, { token: owner.accessToken });
+      expect(await found('giraffe')).toEqual([]);
+    });
+
+    it('bounds the term: BAD_USER_INPUT naming filter.search, for lists and for exports', async () => {
+      const longTerm = '_'.repeat(12_000);
+      const listed = await server.gql(SEARCH, { filter: { search: longTerm } }, { token: owner.accessToken });
+      expect(errorCodes(listed.body)).toEqual(['BAD_USER_INPUT']);
+      expect(listed.body.errors?.[0]?.extensions?.['field']).toBe('filter.search');
+      const manyWords = await server.gql(SEARCH, { filter: { search: 'a b c d e f g h i' } }, { token: owner.accessToken });
+      expect(manyWords.body.errors?.[0]?.extensions?.['field']).toBe('filter.search');
+      const exported = await server.gql(CREATE_EXPORT, { input: { kind: 'REPORTS', format: 'CSV', filter: { search: longTerm } } }, { token: owner.accessToken });
+      expect(errorCodes(exported.body)).toEqual(['BAD_USER_INPUT']);
+      expect(exported.body.errors?.[0]?.extensions?.['field']).toBe('filter.search');
+      expect(await found('_'.repeat(100))).toEqual([]); // at the bound: accepted
+    });
+
+    it('keeps /health and me under 50 ms p99 for others while one user runs the worst search', async () => {
+      // Long bodies of one repeated character, with the match at the very end: every trigram of the
+      // term is present, and the literal check must walk each body to its end. One report per page:
+      // the cost measured is the search over all of them (totalCount), not loading a page.
+      const attacker = await register(server);
+      const body = `${'a'.repeat(99_990)}ba`;
+      for (let i = 0; i < 30; i++) await createReport(server, attacker, { title: `worst ${i}`, body });
+      const worstTerm = `${'a'.repeat(98)}ba`;
+      const victim = await register(server);
+
+      let attacking = true;
+      let searches = 0;
+      const attack = (async () => {
+        while (attacking) {
+          const res = await server.gql<{ reports: { totalCount: number } }>(SEARCH, { filter: { search: worstTerm }, first: 1 }, { token: attacker.accessToken });
+          expect(res.body.data?.reports.totalCount).toBe(30);
+          searches++;
+        }
+      })();
+      const health: number[] = [];
+      const me: number[] = [];
+      try {
+        for (let i = 0; i < 200; i++) {
+          let started = performance.now();
+          expect((await fetch(`${server.url}/health`)).status).toBe(200);
+          health.push(performance.now() - started);
+          started = performance.now();
+          expect((await server.gql(ME, undefined, { token: victim.accessToken })).body.data).toBeTruthy();
+          me.push(performance.now() - started);
+        }
+      } finally {
+        attacking = false;
+        await attack;
+      }
+      expect(searches).toBeGreaterThan(0); // the attack ran meanwhile
+      expect(percentile(health, 99)).toBeLessThan(50);
+      expect(percentile(me, 99)).toBeLessThan(50);
+    }, 120_000);
+  });
+});
