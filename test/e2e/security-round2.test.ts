@@ -146,4 +146,35 @@ describe.skipIf(skipSuite())('security round 2 (production mode)', () => {
       expect(percentile(me, 99)).toBeLessThan(50);
     }, 120_000);
   });
+
+  describe('CSV exports: quoting and formula neutralisation for every piece a spreadsheet splits out', () => {
+    let running: { server: BuiltServer; storage: TestStorage };
+
+    beforeAll(async () => {
+      running = await startProduction();
+    });
+    afterAll(() => stopProduction(running));
+
+    it('exports `sc;=1+1` quoted and neutralised, and every other separator-borne formula too', async () => {
+      const { server } = running;
+      const user = await register(server);
+      const id = await createReport(server, user, { title: 'sc;=1+1', body: 'x,@SUM(A1)\n-2;+3\tcmd', tags: ['=t'] });
+      const created = await server.gql<{ createExport: { id: string } }>(CREATE_EXPORT, { input: { kind: 'REPORTS', format: 'CSV' } }, { token: user.accessToken });
+      const exportId = created.body.data!.createExport.id;
+      let downloadUrl: string | null = null;
+      for (let i = 0; i < 200 && !downloadUrl; i++) {
+        const res = await server.gql<{ export: { status: string; downloadUrl: string | null } }>(EXPORT, { id: exportId }, { token: user.accessToken });
+        downloadUrl = res.body.data?.export.downloadUrl ?? null;
+        if (!downloadUrl) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const text = await (await fetch(downloadUrl!)).text();
+      const row = text.split('\r\n')[1]!;
+      expect(row.startsWith(`${id},"sc;'=1+1",DRAFT,"[""=t""]",`)).toBe(true);
+      expect(row).toContain(`"x,'@SUM(A1)\n'-2;'+3\tcmd"`);
+      // Split the way a careless importer would, on every separator and line break, quotes ignored:
+      // no piece starts like a formula.
+      const pieces = text.replace(/"/g, '').split(/[,;\t\r\n]/);
+      expect(pieces.filter((piece) => /^[=+\-@]/.test(piece))).toEqual([]);
+    });
+  });
 });
