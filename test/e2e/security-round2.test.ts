@@ -177,4 +177,29 @@ describe.skipIf(skipSuite())('security round 2 (production mode)', () => {
       expect(pieces.filter((piece) => /^[=+\-@]/.test(piece))).toEqual([]);
     });
   });
+
+  describe('/metrics resists guessing', () => {
+    let running: { server: BuiltServer; storage: TestStorage };
+
+    beforeAll(async () => {
+      running = await startProduction({ AUTO_BLOCK_THRESHOLD: '10' });
+    });
+    afterAll(() => stopProduction(running));
+
+    it('counts wrong tokens as security events: the guessing IP is blocked, the right token included', async () => {
+      const { server } = running;
+      const metrics = (token: string) => fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      const rightToken = server.env['METRICS_TOKEN']!;
+      expect((await metrics(rightToken)).status).toBe(200);
+      for (let i = 0; i <= 10; i++) expect((await metrics(`guess-${i}`)).status).toBe(401); // one past the threshold
+      // The block is taken asynchronously after the event that crosses the threshold.
+      let blocked = 0;
+      for (let i = 0; i < 50 && blocked !== 403; i++) {
+        blocked = (await metrics(rightToken)).status;
+        if (blocked !== 403) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(blocked).toBe(403);
+      expect((await fetch(`${server.url}/health`)).status).toBe(403);
+    });
+  });
 });
