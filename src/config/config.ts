@@ -58,6 +58,10 @@ export interface Config {
   ipDenyList: string[];
   alertWebhookUrl: string | undefined;
   maxBodyBytes: number;
+  /** Longest time to receive a whole request (headers and body); slower clients get 408 and are cut off. */
+  requestTimeoutMs: number;
+  /** Longest time to receive a request's headers. */
+  headersTimeoutMs: number;
   maxQueryDepth: number;
   maxAliases: number;
   maxTokens: number;
@@ -139,6 +143,12 @@ export function loadConfig(env: Env = process.env): Config {
     : ['http://localhost:*', 'http://127.0.0.1:*', 'https://sandbox.embed.apollographql.com', 'https://studio.apollographql.com'];
   const publicUrl = read.url('PUBLIC_URL');
 
+  const requestTimeoutMs = read.int('REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000);
+  const headersTimeoutMs = read.int('HEADERS_TIMEOUT_MS', Math.min(10_000, requestTimeoutMs), 1000, 3_600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError('HEADERS_TIMEOUT_MS', `must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
+
   return {
     env: nodeEnv,
     production,
@@ -174,6 +184,8 @@ export function loadConfig(env: Env = process.env): Config {
     ipDenyList: read.list('IP_DENY_LIST') ?? [],
     alertWebhookUrl: read.url('ALERT_WEBHOOK_URL'),
     maxBodyBytes: read.int('MAX_BODY_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    requestTimeoutMs,
+    headersTimeoutMs,
     maxQueryDepth: read.int('MAX_QUERY_DEPTH', 10, 1, 100),
     maxAliases: read.int('MAX_ALIASES', 15, 0, 1000),
     maxTokens: read.int('MAX_TOKENS', 2000, 100, 1_000_000),

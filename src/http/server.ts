@@ -34,6 +34,9 @@ export function sendError(reply: FastifyReply, status: number, code: ErrorCode, 
     .send({ errors: [{ message, extensions: { code, requestId: reply.request.id, ...extra } }] });
 }
 
+/** How often Node looks for requests past their header or body deadline (its default is 30 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
 /** Routes exempt from the per-key HTTP limit: probes and scrapes. */
 const UNLIMITED_ROUTES = new Set(['/health', '/ready', '/metrics']);
 
@@ -52,6 +55,10 @@ export async function createFastify(config: Config, logger: Logger, services: Se
     genReqId: requestIdOf,
     requestIdHeader: false,
     bodyLimit: config.maxBodyBytes,
+    // Slow clients are cut off (408): Fastify's default, 0, would let a trickled body hold its
+    // connection forever. Node checks the deadlines every connectionsCheckingInterval ms.
+    requestTimeout: config.requestTimeoutMs,
+    http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',

@@ -1,5 +1,6 @@
 // Security round 2 (issue 16): each attack of the black-box suite, run against the built server in
 // production mode, on SQLite and on PostgreSQL.
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuiltServer, operatorEnv } from '../helpers/builtServer.js';
 import { createStorage, errorCodes, loginAdmin, register, skipSuite, type GqlServer, type Session, type TestStorage } from '../helpers/server.js';
@@ -201,5 +202,59 @@ describe.skipIf(skipSuite())('security round 2 (production mode)', () => {
       expect(blocked).toBe(403);
       expect((await fetch(`${server.url}/health`)).status).toBe(403);
     });
+  });
+
+  describe('slow clients are cut off', () => {
+    let running: { server: BuiltServer; storage: TestStorage };
+
+    beforeAll(async () => {
+      running = await startProduction({ REQUEST_TIMEOUT_MS: '3000', HEADERS_TIMEOUT_MS: '2000' });
+    });
+    afterAll(() => stopProduction(running));
+
+    /**
+     * Opens a raw connection, writes `head`, then one byte of `drip` every 300 ms, for at most
+     * 20 s. Resolves with what the server answered once it closed the connection, or null when it
+     * never did.
+     */
+    function trickle(head: string, drip: string): Promise<string | null> {
+      const { port } = new URL(running.server.url);
+      return new Promise((resolve) => {
+        const socket = net.connect(Number(port), '127.0.0.1');
+        let answer = '';
+        let sent = 0;
+        const timer = setInterval(() => {
+          if (sent >= drip.length) return;
+          socket.write(drip[sent++]!);
+        }, 300);
+        const giveUp = setTimeout(() => {
+          clearInterval(timer);
+          socket.destroy();
+          resolve(null);
+        }, 20_000);
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearInterval(timer);
+          clearTimeout(giveUp);
+          resolve(answer);
+        });
+        socket.write(head);
+      });
+    }
+
+    it('closes a connection whose body trickles in, with 408', async () => {
+      const head = `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n`;
+      const answer = await trickle(head, ' '.repeat(1000));
+      expect(answer).not.toBeNull();
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect((await fetch(`${running.server.url}/health`)).status).toBe(200); // the server itself is fine
+    }, 30_000);
+
+    it('closes a connection whose headers trickle in', async () => {
+      const answer = await trickle('GET /health HTTP/1.1\r\nHost: localhost\r\n', 'X-Slow: ' + 'a'.repeat(1000));
+      expect(answer).not.toBeNull();
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    }, 30_000);
   });
 });
