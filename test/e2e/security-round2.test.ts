@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuiltServer, operatorEnv } from '../helpers/builtServer.js';
-import { createStorage, errorCodes, loginAdmin, register, skipSuite, type GqlServer, type Session, type TestStorage } from '../helpers/server.js';
+import { createStorage, errorCodes, LOGIN, loginAdmin, register, REGISTER, skipSuite, uniqueUser, type GqlServer, type Session, type TestStorage } from '../helpers/server.js';
 
 const CREATE_REPORT = `mutation($input: CreateReportInput!) { createReport(input: $input) { id } }`;
 const UPDATE_REPORT = `mutation($id: ID!, $input: UpdateReportInput!) { updateReport(id: $id, input: $input) { id } }`;
@@ -256,5 +256,62 @@ describe.skipIf(skipSuite())('security round 2 (production mode)', () => {
       expect(answer).not.toBeNull();
       expect(answer).toMatch(/^HTTP\/1\.1 408/);
     }, 30_000);
+  });
+
+  describe('anonymous limits stay anonymous; login failures are limited per account', () => {
+    let running: { server: BuiltServer; storage: TestStorage };
+
+    beforeAll(async () => {
+      // Behind a trusted proxy, so each request can come from an IP of the test's choosing.
+      running = await startProduction({ TRUSTED_PROXIES: '127.0.0.1' });
+    });
+    afterAll(() => stopProduction(running));
+
+    const from = (ip: string, token?: string) => ({ headers: { 'x-forwarded-for': ip }, ...(token ? { token } : {}) });
+
+    it('keeps the per-IP register limit whatever access token the request carries', async () => {
+      const { server } = running;
+      let last: Session | undefined;
+      for (let i = 0; i < 10; i++) {
+        const res = await server.gql<{ register: Session }>(REGISTER, { input: uniqueUser('reg') }, from('203.0.113.10'));
+        expect(res.body.errors).toBeUndefined();
+        last = res.body.data!.register;
+      }
+      const anonymous = await server.gql(REGISTER, { input: uniqueUser('reg') }, from('203.0.113.10'));
+      expect(errorCodes(anonymous.body)).toEqual(['RATE_LIMITED']);
+      const withToken = await server.gql(REGISTER, { input: uniqueUser('reg') }, from('203.0.113.10', last!.accessToken));
+      expect(errorCodes(withToken.body)).toEqual(['RATE_LIMITED']);
+      // Another IP still may.
+      const elsewhere = await server.gql(REGISTER, { input: uniqueUser('reg') }, from('203.0.113.11', last!.accessToken));
+      expect(elsewhere.body.errors).toBeUndefined();
+    });
+
+    it('locks an account after 5 failures across its e-mail and username, from any IP', async () => {
+      const { server } = running;
+      const victim = uniqueUser('victim');
+      expect((await server.gql(REGISTER, { input: victim }, from('203.0.113.20'))).body.errors).toBeUndefined();
+      const attempt = (loginName: string, password: string, ip: string) => server.gql(LOGIN, { input: { login: loginName, password } }, from(ip));
+      // 3 guesses by e-mail, 2 by username (mixed case), each (IP, login) pair well under its own 5.
+      for (const ip of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+        expect(errorCodes((await attempt(victim.email, 'wrong-password-1', ip)).body)).toEqual(['UNAUTHENTICATED']);
+      }
+      for (const ip of ['198.51.100.4', '198.51.100.5']) {
+        expect(errorCodes((await attempt(victim.username.toUpperCase(), 'wrong-password-2', ip)).body)).toEqual(['UNAUTHENTICATED']);
+      }
+      // The account's allowance is spent: even the right password, by either name, from a new IP.
+      expect(errorCodes((await attempt(victim.email, victim.password, '198.51.100.6')).body)).toEqual(['RATE_LIMITED']);
+      expect(errorCodes((await attempt(victim.username, victim.password, '198.51.100.7')).body)).toEqual(['RATE_LIMITED']);
+      // A name that belongs to no account behaves alike (no enumeration through the lockout).
+      const ghost = `ghost-${Date.now()}@example.com`;
+      for (let i = 0; i < 5; i++) expect(errorCodes((await attempt(ghost, 'wrong-password-3', `198.51.100.${10 + i}`)).body)).toEqual(['UNAUTHENTICATED']);
+      expect(errorCodes((await attempt(ghost, 'wrong-password-3', '198.51.100.20')).body)).toEqual(['RATE_LIMITED']);
+    });
+
+    it('lets another account sign in from an IP that guessed at a locked one', async () => {
+      const { server } = running;
+      const other = await register(server, uniqueUser('other'));
+      const res = await server.gql<{ login: Session }>(LOGIN, { input: { login: other.user.email, password: other.password } }, from('198.51.100.1'));
+      expect(res.body.data?.login.user.id).toBe(other.user.id);
+    });
   });
 });
