@@ -1,6 +1,7 @@
 import type { Database } from '../db/database.js';
 import { NEWEST_FIRST, afterCursor, type Cursor } from '../graphql/pagination.js';
 import { reportCondition, reportIdsSql, type ReportFilter } from '../reports/filter.js';
+import { readData, UnreadableData } from '../reports/validation.js';
 import type { ExportRow } from './formats.js';
 
 /** Rows per database round trip: memory holds one batch, whatever the export's size. */
@@ -38,6 +39,16 @@ const REPORT_COLUMNS = ['id', 'title', 'status', 'tags', 'authorId', 'createdAt'
 /** What a report row is read with: not searchText, a second copy of title and body. */
 const REPORT_SELECT = { id: true, title: true, status: true, tagsJson: true, authorId: true, createdAt: true, updatedAt: true, body: true, dataJson: true } as const;
 
+/** A report's data for an export; stored data past the bounds goes out as its text, so one bad row cannot fail the file. */
+function exportedData(dataJson: string | null): unknown {
+  try {
+    return readData(dataJson);
+  } catch (error) {
+    if (error instanceof UnreadableData) return dataJson;
+    throw error;
+  }
+}
+
 /** Ids per look-up by id: below SQLite's bound-parameter limit. */
 const ID_SLICE = 250;
 
@@ -69,7 +80,7 @@ export function reportsSource(db: Database, scope: ReportsScope): RowSource {
           createdAt: r.createdAt.toISOString(),
           updatedAt: r.updatedAt.toISOString(),
           body: r.body,
-          data: r.dataJson === null ? null : (JSON.parse(r.dataJson) as unknown),
+          data: exportedData(r.dataJson),
         }));
       }
     },

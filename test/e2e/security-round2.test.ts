@@ -1,6 +1,9 @@
 // Security round 2 (issue 16): each attack of the black-box suite, run against the built server in
 // production mode, on SQLite and on PostgreSQL.
 import net from 'node:net';
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuiltServer, operatorEnv } from '../helpers/builtServer.js';
 import { createStorage, errorCodes, LOGIN, loginAdmin, register, REGISTER, skipSuite, uniqueUser, type GqlServer, type Session, type TestStorage } from '../helpers/server.js';
@@ -312,6 +315,83 @@ describe.skipIf(skipSuite())('security round 2 (production mode)', () => {
       const other = await register(server, uniqueUser('other'));
       const res = await server.gql<{ login: Session }>(LOGIN, { input: { login: other.user.email, password: other.password } }, from('198.51.100.1'));
       expect(res.body.data?.login.user.id).toBe(other.user.id);
+    });
+  });
+
+  describe('stored JSON: bounded at input, and one bad stored value fails only its own field', () => {
+    let running: { server: BuiltServer; storage: TestStorage };
+
+    beforeAll(async () => {
+      running = await startProduction();
+    });
+    afterAll(() => stopProduction(running));
+
+    const nested = (depth: number) => JSON.parse(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`) as unknown;
+
+    /** Writes `dataJson` straight into the database, around every check of the API. */
+    async function poison(id: string, dataJson: string): Promise<void> {
+      const url = running.storage.env['DATABASE_URL'];
+      if (url) {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          await client.query('UPDATE "Report" SET "dataJson" = $1 WHERE "id" = $2', [dataJson, id]);
+        } finally {
+          await client.end();
+        }
+        return;
+      }
+      const db = new Sqlite(path.join(running.storage.env['DATA_DIR']!, 'bastion.db'));
+      try {
+        db.prepare('UPDATE "Report" SET "dataJson" = ? WHERE "id" = ?').run(dataJson, id);
+      } finally {
+        db.close();
+      }
+    }
+
+    it('refuses data nested too deep or with too many keys, naming the field, on create and update', async () => {
+      const { server } = running;
+      const owner = await register(server);
+      const deep = await server.gql(CREATE_REPORT, { input: { title: 'deep', data: nested(4000) } }, { token: owner.accessToken });
+      expect(errorCodes(deep.body)).toEqual(['BAD_USER_INPUT']);
+      expect(deep.body.errors?.[0]?.extensions?.['field']).toBe('data');
+      const wide = Object.fromEntries(Array.from({ length: 6000 }, (_, i) => [`k${i}`, 0]));
+      const many = await server.gql(CREATE_REPORT, { input: { title: 'wide', data: wide } }, { token: owner.accessToken });
+      expect(many.body.errors?.[0]?.extensions?.['field']).toBe('data');
+      const id = await createReport(server, owner, { title: 'fine', data: nested(20) });
+      const update = await server.gql(UPDATE_REPORT, { id, input: { data: nested(4000) } }, { token: owner.accessToken });
+      expect(errorCodes(update.body)).toEqual(['BAD_USER_INPUT']);
+      expect(update.body.errors?.[0]?.extensions?.['field']).toBe('data');
+    });
+
+    it('answers the owner and an ADMIN list with every other field when one stored value is poisoned', async () => {
+      const { server } = running;
+      const owner = await register(server);
+      const healthy = await createReport(server, owner, { title: 'healthy', data: { ok: true } });
+      const poisoned = await createReport(server, owner, { title: 'poisoned', data: { soon: 'deep' } });
+      await poison(poisoned, `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`);
+
+      const own = await server.gql<{ report: { id: string; title: string; data: unknown } }>(
+        `query($id: ID!) { report(id: $id) { id title data } }`,
+        { id: poisoned },
+        { token: owner.accessToken },
+      );
+      expect(own.status).toBe(200);
+      expect(own.body.data?.report).toEqual({ id: poisoned, title: 'poisoned', data: null });
+      expect(own.body.errors?.map((e) => e.path)).toEqual([['report', 'data']]);
+
+      const admin = await loginAdmin(server);
+      const listed = await server.gql<{ reports: { edges: Array<{ node: { id: string; title: string; data: unknown } }> } }>(
+        `{ reports(first: 100) { edges { node { id title data } } } }`,
+        undefined,
+        { token: admin.accessToken },
+      );
+      expect(listed.status).toBe(200);
+      const nodes = new Map(listed.body.data!.reports.edges.map((e) => [e.node.id, e.node]));
+      expect(nodes.get(healthy)).toEqual({ id: healthy, title: 'healthy', data: { ok: true } });
+      expect(nodes.get(poisoned)).toEqual({ id: poisoned, title: 'poisoned', data: null });
+      expect(listed.body.errors?.map((e) => e.path?.at(-1))).toEqual(['data']);
+      expect(errorCodes(listed.body)).toEqual(['INTERNAL_SERVER_ERROR']);
     });
   });
 });
