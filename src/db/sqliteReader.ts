@@ -46,10 +46,11 @@ export class SqliteReader {
   constructor(file: string, busyTimeoutMs: number) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, busyTimeoutMs } });
-    this.worker.unref(); // an idle reader never keeps the process alive
+    this.worker.unref(); // an idle reader never keeps the process alive; a busy one does (query)
     this.worker.on('message', (message: { id: number; rows?: unknown[]; error?: string }) => {
       const waiting = this.pending.get(message.id);
       this.pending.delete(message.id);
+      if (this.pending.size === 0) this.worker.unref();
       if (message.error !== undefined) waiting?.reject(new Error(message.error));
       else waiting?.resolve(message.rows ?? []);
     });
@@ -62,6 +63,7 @@ export class SqliteReader {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.next++;
     return new Promise<T[]>((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
       this.worker.postMessage({ id, sql, args: args.map(sqliteArg) });
     });

@@ -133,13 +133,14 @@ describe.skipIf(skipSuite())('security round 2 (production mode)', () => {
       const health: number[] = [];
       const me: number[] = [];
       try {
-        for (let i = 0; i < 200; i++) {
+        // The first 20 rounds warm the victim's paths (JIT, token cache) and are not counted.
+        for (let i = -20; i < 300; i++) {
           let started = performance.now();
           expect((await fetch(`${server.url}/health`)).status).toBe(200);
-          health.push(performance.now() - started);
+          if (i >= 0) health.push(performance.now() - started);
           started = performance.now();
           expect((await server.gql(ME, undefined, { token: victim.accessToken })).body.data).toBeTruthy();
-          me.push(performance.now() - started);
+          if (i >= 0) me.push(performance.now() - started);
         }
       } finally {
         attacking = false;
