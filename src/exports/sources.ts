@@ -21,18 +21,14 @@ export interface ReportsScope {
 }
 
 /** Keyset pagination over (createdAt, id): stable while rows are added or removed meanwhile. */
-async function* cursorBatches<T extends Cursor>(fetch: (after: Cursor | undefined) => Promise<T[]>): AsyncGenerator<T[]> {
+async function* keysetBatches<T extends Cursor>(fetch: (after: ReturnType<typeof afterCursor>) => Promise<T[]>): AsyncGenerator<T[]> {
   let cursor: Cursor | undefined;
   for (;;) {
-    const rows = await fetch(cursor);
+    const rows = await fetch(afterCursor(cursor));
     if (rows.length > 0) yield rows;
     if (rows.length < BATCH_SIZE) return;
     cursor = rows.at(-1);
   }
-}
-
-async function* keysetBatches<T extends Cursor>(fetch: (after: ReturnType<typeof afterCursor>) => Promise<T[]>): AsyncGenerator<T[]> {
-  yield* cursorBatches((cursor) => fetch(afterCursor(cursor)));
 }
 
 const REPORT_COLUMNS = ['id', 'title', 'status', 'tags', 'authorId', 'createdAt', 'updatedAt', 'body', 'data'] as const;
@@ -53,13 +49,8 @@ function exportedData(dataJson: string | null): unknown {
 const ID_SLICE = 250;
 
 export function reportsSource(db: Database, scope: ReportsScope): RowSource {
-  /**
-   * One batch: the ids through the reports filter (raw SQL, for full-text search), then the rows,
-   * loaded in slices that stay under the driver's bound-parameter limit.
-   */
-  async function batch(after: Cursor | undefined) {
-    const page = reportIdsSql(reportCondition(scope.filter, scope.author, db.provider, after), db.provider, BATCH_SIZE);
-    const ids = (await db.longRead<{ id: string }>(page.sql, page.args)).map((row) => row.id);
+  /** Loads reports by id in slices that stay under the driver's bound-parameter limit. */
+  async function rowsOf(ids: string[]) {
     const rows = [];
     for (let i = 0; i < ids.length; i += ID_SLICE) {
       const slice = ids.slice(i, i + ID_SLICE);
@@ -69,19 +60,30 @@ export function reportsSource(db: Database, scope: ReportsScope): RowSource {
   }
   return {
     columns: REPORT_COLUMNS,
+    // Keyset batches as above, but the filter (full-text search included) is raw SQL that yields
+    // ids; the next batch starts after the last id found, even if its row was deleted meanwhile.
     async *batches() {
-      for await (const rows of cursorBatches(batch)) {
-        yield rows.map((r) => ({
-          id: r.id,
-          title: r.title,
-          status: r.status,
-          tags: JSON.parse(r.tagsJson) as unknown,
-          authorId: r.authorId,
-          createdAt: r.createdAt.toISOString(),
-          updatedAt: r.updatedAt.toISOString(),
-          body: r.body,
-          data: exportedData(r.dataJson),
-        }));
+      let cursor: Cursor | undefined;
+      for (;;) {
+        const page = reportIdsSql(reportCondition(scope.filter, scope.author, db.provider, cursor), db.provider, BATCH_SIZE);
+        const found = await db.longRead<{ id: string; createdAt: Date | string }>(page.sql, page.args);
+        const rows = await rowsOf(found.map((row) => row.id));
+        if (rows.length > 0) {
+          yield rows.map((r) => ({
+            id: r.id,
+            title: r.title,
+            status: r.status,
+            tags: JSON.parse(r.tagsJson) as unknown,
+            authorId: r.authorId,
+            createdAt: r.createdAt.toISOString(),
+            updatedAt: r.updatedAt.toISOString(),
+            body: r.body,
+            data: exportedData(r.dataJson),
+          }));
+        }
+        const last = found.at(-1);
+        if (found.length < BATCH_SIZE || !last) return;
+        cursor = { id: last.id, createdAt: new Date(last.createdAt) };
       }
     },
   };

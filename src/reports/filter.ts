@@ -120,10 +120,10 @@ export function reportCondition(
   return { sql: where.parts.length > 0 ? where.parts.join(' AND ') : '1 = 1', args: where.args };
 }
 
-/** Ids of one newest-first page of matching reports. */
+/** Ids (with their creation time, for keyset pagination) of one newest-first page of matching reports. */
 export function reportIdsSql(condition: SqlCondition, provider: Provider, limit: number): SqlCondition {
   return {
-    sql: `SELECT r."id" AS "id" FROM "Report" r WHERE ${condition.sql} ORDER BY r."createdAt" DESC, r."id" DESC LIMIT ${sqlParam(provider, condition.args.length + 1)}`,
+    sql: `SELECT r."id" AS "id", r."createdAt" AS "createdAt" FROM "Report" r WHERE ${condition.sql} ORDER BY r."createdAt" DESC, r."id" DESC LIMIT ${sqlParam(provider, condition.args.length + 1)}`,
     args: [...condition.args, limit],
   };
 }
