@@ -62,6 +62,10 @@ export interface Config {
   wsMaxConnectionsPerIp: number;
   /** Anonymous (no token) WebSocket connections per client IP (WS_MAX_ANONYMOUS_CONNECTIONS_PER_IP). */
   wsMaxAnonymousConnectionsPerIp: number;
+  /** Longest time to receive a whole request (headers and body); slower clients get 408 and are cut off. */
+  requestTimeoutMs: number;
+  /** Longest time to receive a request's headers. */
+  headersTimeoutMs: number;
   maxQueryDepth: number;
   maxAliases: number;
   maxTokens: number;
@@ -143,6 +147,12 @@ export function loadConfig(env: Env = process.env): Config {
     : ['http://localhost:*', 'http://127.0.0.1:*', 'https://sandbox.embed.apollographql.com', 'https://studio.apollographql.com'];
   const publicUrl = read.url('PUBLIC_URL');
 
+  const requestTimeoutMs = read.int('REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000);
+  const headersTimeoutMs = read.int('HEADERS_TIMEOUT_MS', Math.min(10_000, requestTimeoutMs), 1000, 3_600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError('HEADERS_TIMEOUT_MS', `must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
+
   return {
     env: nodeEnv,
     production,
@@ -180,6 +190,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: read.int('MAX_BODY_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
     wsMaxConnectionsPerIp: read.int('WS_MAX_CONNECTIONS_PER_IP', 100, 1, 1_000_000),
     wsMaxAnonymousConnectionsPerIp: read.int('WS_MAX_ANONYMOUS_CONNECTIONS_PER_IP', 10, 0, 1_000_000),
+    requestTimeoutMs,
+    headersTimeoutMs,
     maxQueryDepth: read.int('MAX_QUERY_DEPTH', 10, 1, 100),
     maxAliases: read.int('MAX_ALIASES', 15, 0, 1000),
     maxTokens: read.int('MAX_TOKENS', 2000, 100, 1_000_000),

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { PrismaClient, Prisma } from '../generated/prisma-sqlite/client.js';
+import { SqliteReader } from './sqliteReader.js';
 
 // Both generated clients share the model API; code types against the SQLite one.
 export type { PrismaClient, Prisma } from '../generated/prisma-sqlite/client.js';
@@ -16,6 +17,12 @@ export interface Database {
   ping(): Promise<number>;
   /** Called after every SQL statement Prisma runs; returns an unsubscribe function. */
   onQuery(listener: (durationMs: number, sql: string) => void): () => void;
+  /**
+   * A read-only statement whose cost a caller can drive up (a search): on SQLite it runs on a
+   * second connection in a worker thread, so it never blocks the event loop; on PostgreSQL it is an
+   * ordinary query. Placeholders as `sqlParam` writes them.
+   */
+  longRead<T>(sql: string, args: readonly unknown[]): Promise<T[]>;
   /**
    * The driver adapter Prisma is connected through, for bulk bytes only (see exports/chunkStore):
    * statements sent here skip Prisma's JSON protocol, which carries Bytes as base64, twice.
@@ -96,6 +103,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   });
   await client.$connect();
   const prisma = client as unknown as PrismaClient;
+  const reader = sqliteFile ? new SqliteReader(sqliteFile, opts.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS) : undefined;
 
   return {
     prisma,
@@ -109,12 +117,16 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    longRead<T>(sql: string, args: readonly unknown[]) {
+      return reader ? reader.query<T>(sql, args) : prisma.$queryRawUnsafe<T[]>(sql, ...args);
+    },
     driver() {
       if (!connected) throw new Error('the database is not connected');
       return connected;
     },
     async close() {
       listeners.clear();
+      await reader?.close();
       await prisma.$disconnect();
     },
   };

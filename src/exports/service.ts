@@ -7,7 +7,7 @@ import type { Export } from '../generated/prisma-sqlite/client.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
 import type { PubSub } from '../messaging/pubsub.js';
 import type { Logger } from '../observability/logger.js';
-import { readableAuthor, type ReportFilter } from '../reports/filter.js';
+import { readableAuthor, searchWords, type ReportFilter } from '../reports/filter.js';
 import { ChunkStore } from './chunkStore.js';
 import type { ExportFormat } from './formats.js';
 import { Leases } from '../db/leases.js';
@@ -75,6 +75,7 @@ export class ExportsService {
   async create(viewer: Viewer, input: CreateExportInput): Promise<Export> {
     if (input.kind === 'AUDIT_LOG' && viewer.role !== 'ADMIN') throw forbidden('AUDIT_LOG exports are for ADMIN only');
     if (input.kind === 'AUDIT_LOG' && input.filter) throw badInput('filter', 'only REPORTS exports take a filter');
+    searchWords(input.filter?.search); // a term out of bounds is refused now, not when the worker runs
     // The reach is fixed now: a later role change does not widen or narrow this export.
     const scope: ReportsScope | null = input.kind === 'REPORTS' ? { filter: input.filter ?? null, author: readableAuthor(viewer) } : null;
     const createdAt = new Date();

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import { withTimeout } from '../kernel/withTimeout.js';
@@ -28,15 +28,22 @@ export function registerProbes(app: FastifyInstance, services: Services): void {
   });
 }
 
-/** GET /metrics in Prometheus text format; with METRICS_TOKEN set it requires that bearer token. */
+/** SHA-256 of a header value: equal-length digests, so the comparison time says nothing about the token, its length included. */
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/**
+ * GET /metrics in Prometheus text format; with METRICS_TOKEN set it requires that bearer token.
+ * A missing or wrong token is a security event (an invalid token), so guessing runs into the
+ * automatic IP block like any other credential guessing.
+ */
 export function registerMetricsRoute(app: FastifyInstance, config: Config, services: Services): void {
-  const expected = config.metricsToken ? Buffer.from(`Bearer ${config.metricsToken}`) : undefined;
+  const expected = config.metricsToken ? digest(`Bearer ${config.metricsToken}`) : undefined;
   app.get('/metrics', async (request, reply) => {
-    if (expected) {
-      const given = Buffer.from(request.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'unauthorized' });
-      }
+    if (expected && !timingSafeEqual(digest(request.headers.authorization ?? ''), expected)) {
+      services.security.invalidToken({ requestId: request.id, ip: request.ip, userAgent: request.headers['user-agent'] }, 'metrics');
+      return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'unauthorized' });
     }
     const { registry } = services.metrics;
     return reply.type(registry.contentType).send(await registry.metrics());

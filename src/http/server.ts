@@ -50,6 +50,9 @@ export function answerBudget(reply: FastifyReply, state: BudgetState | undefined
   return true;
 }
 
+/** How often Node looks for requests past their header or body deadline (its default is 30 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
 /** Routes exempt from the per-key HTTP limit: probes and scrapes. */
 const UNLIMITED_ROUTES = new Set(['/health', '/ready', '/metrics']);
 
@@ -68,6 +71,10 @@ export async function createFastify(config: Config, logger: Logger, services: Se
     genReqId: requestIdOf,
     requestIdHeader: false,
     bodyLimit: config.maxBodyBytes,
+    // Slow clients are cut off (408): Fastify's default, 0, would let a trickled body hold its
+    // connection forever. Node checks the deadlines every connectionsCheckingInterval ms.
+    requestTimeout: config.requestTimeoutMs,
+    http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     // The admission gate's trust function, so HTTP and WebSocket agree on who the client is.
     trustProxy: config.trustedProxies.length > 0 ? admission.gate.trustProxy : false,
     // Requests that reach a draining server get our own 503 (below), GraphQL-shaped with Retry-After.

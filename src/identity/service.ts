@@ -49,13 +49,24 @@ export interface IdentityDeps {
 export class IdentityService {
   /** Failed logins per (IP, login); when spent, every attempt is refused until the window passes. */
   private readonly loginFailures: RateLimiterAbstract;
+  /**
+   * Failed logins per account, from any IP and under any of its names (e-mail and username count
+   * together); a name that resolves to no account counts under the name, so both look alike.
+   */
+  private readonly accountLoginFailures: RateLimiterAbstract;
 
   constructor(private readonly deps: IdentityDeps) {
     const setting = deps.config.rateLimits['loginFailures'] ?? { limit: 5, durationSeconds: 15 * 60 };
+    const perAccount = deps.config.rateLimits['loginFailuresPerAccount'] ?? setting;
     this.loginFailures = deps.store.create({
       keyPrefix: 'loginFailures',
       points: setting.limit,
       durationSeconds: setting.durationSeconds,
+    });
+    this.accountLoginFailures = deps.store.create({
+      keyPrefix: 'loginFailuresPerAccount',
+      points: perAccount.limit,
+      durationSeconds: perAccount.durationSeconds,
     });
   }
 
@@ -89,18 +100,13 @@ export class IdentityService {
     const key = `${request.ip}|${login}`;
     // Each attempt takes a point before the password is checked (so concurrent guesses count too);
     // a success gives the allowance back. With the points spent, every attempt is refused.
-    try {
-      const left = await this.loginFailures.consume(key);
-      if (left.remainingPoints === 0) this.recordLockout(request, login);
-    } catch (rejection) {
-      if (!isLimiterRejection(rejection)) throw rejection;
-      this.deps.security.rateLimited(request, 'loginFailures');
-      throw rateLimited(retryAfterSeconds(rejection.msBeforeNext));
-    }
+    await this.takeLoginAttempt(this.loginFailures, key, 'loginFailures', request, () => this.recordLockout(request, login));
 
     const user = login.length > 0 && login.length <= 254
       ? await this.prisma.user.findFirst({ where: login.includes('@') ? { email: login } : { usernameKey: login } })
       : null;
+    const accountKey = user ? `user:${user.id}` : `name:${login.slice(0, 254)}`;
+    await this.takeLoginAttempt(this.accountLoginFailures, accountKey, 'loginFailuresPerAccount', request);
     // Unknown users are verified against a dummy hash so both failures take the same time.
     const passwordOk = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), input.password);
     if (!user || !passwordOk || user.disabled) {
@@ -109,12 +115,25 @@ export class IdentityService {
     }
 
     await this.loginFailures.delete(key).catch(() => undefined);
+    await this.accountLoginFailures.delete(accountKey).catch(() => undefined);
     const data: { lastLoginAt: Date; passwordHash?: string } = { lastLoginAt: new Date() };
     if (needsRehash(user.passwordHash)) data.passwordHash = await hashPassword(input.password);
     const updated = await this.prisma.user.update({ where: { id: user.id }, data });
     this.deps.authState.invalidate({ userId: user.id });
     this.deps.metrics.authEvents.inc({ event: 'login', result: 'success' });
     return this.startSession(updated, request);
+  }
+
+  /** Takes one login attempt from `limiter` under `key`; RATE_LIMITED when none is left. */
+  private async takeLoginAttempt(limiter: RateLimiterAbstract, key: string, limit: string, request: RequestInfo, onSpent?: () => void): Promise<void> {
+    try {
+      const left = await limiter.consume(key);
+      if (left.remainingPoints === 0) onSpent?.();
+    } catch (rejection) {
+      if (!isLimiterRejection(rejection)) throw rejection;
+      this.deps.security.rateLimited(request, limit);
+      throw rateLimited(retryAfterSeconds(rejection.msBeforeNext));
+    }
   }
 
   /** The (IP, login) pair spent its allowance: further attempts are refused for the window. */

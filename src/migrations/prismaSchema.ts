@@ -8,9 +8,27 @@ export function clientOutput(provider: SchemaProvider): string {
   return `../../src/generated/prisma-${providerFolder(provider)}`;
 }
 
+/** A models line that only one provider gets: `<line>  // only: postgresql`. */
+const PROVIDER_ONLY = /^(.*?)\s*\/\/ only: (sqlite|postgresql)\s*$/;
+
+/**
+ * The models text for one provider: lines marked `// only: <provider>` are kept (without the
+ * marker) for that provider and dropped for the other, e.g. PostgreSQL's pg_trgm GIN index.
+ */
+function modelsFor(provider: SchemaProvider, models: string): string {
+  return models
+    .split('\n')
+    .flatMap((line) => {
+      const only = PROVIDER_ONLY.exec(line);
+      if (!only) return [line];
+      return only[2] === provider ? [only[1]!] : [];
+    })
+    .join('\n');
+}
+
 /**
  * Renders prisma/<folder>/schema.prisma: header, generator, datasource (provider only; Prisma 7
- * keeps the URL out of the schema) and the shared models text, verbatim.
+ * keeps the URL out of the schema) and the shared models text, with provider-only lines resolved.
  */
 export function renderSchema(provider: SchemaProvider, models: string): string {
   return [
@@ -31,7 +49,7 @@ export function renderSchema(provider: SchemaProvider, models: string): string {
     `  provider = "${provider}"`,
     '}',
     '',
-    models.trimEnd(),
+    modelsFor(provider, models).trimEnd(),
     '',
   ].join('\n');
 }

@@ -35,7 +35,17 @@ export function pgAdminUrl(): string {
   return process.env.PG_ADMIN_URL ?? DEFAULT_PG_ADMIN_URL;
 }
 
-const NO_FILTER: SchemaFilter = { externalTables: [], externalEnums: [] };
+/**
+ * Tables the models do not describe and the engine must leave alone: SQLite's FTS5 search index
+ * over reports and the shadow tables FTS5 keeps for it (created, with the triggers that keep it in
+ * step, by the report_search migration). The engine cannot model a virtual table; without this,
+ * every diff would propose dropping them. Triggers are not compared at all.
+ */
+const SQLITE_EXTERNAL_TABLES = ['ReportSearch', 'ReportSearch_config', 'ReportSearch_data', 'ReportSearch_docsize', 'ReportSearch_idx'];
+
+function filtersFor(provider: SchemaProvider): SchemaFilter {
+  return { externalTables: provider === 'sqlite' ? SQLITE_EXTERNAL_TABLES : [], externalEnums: [] };
+}
 const LOCKFILE = 'migration_lock.toml';
 
 /** The migrations folder in the shape the engine takes (the same the CLI builds). */
@@ -82,7 +92,7 @@ export async function applyMigrations(target: MigrationTarget): Promise<{ applie
   if (target.provider === 'sqlite') fs.mkdirSync(path.dirname(path.resolve(target.sqlitePath)), { recursive: true });
   const migrationsList = readMigrationsList(target.provider);
   const out = await withSchemaEngine(datamodel(target.provider), factoryFor(target), (engine) =>
-    engine.applyMigrations({ migrationsList, filters: NO_FILTER }),
+    engine.applyMigrations({ migrationsList, filters: filtersFor(target.provider) }),
   );
   return { applied: out.appliedMigrationNames };
 }
@@ -136,15 +146,15 @@ export async function createMigration(name: string): Promise<{ created: CreatedM
     const schema = datamodel(provider);
     const result = await withScratchTarget(provider, (target) =>
       withSchemaEngine(schema, factoryFor(target), async (engine) => {
-        await engine.applyMigrations({ migrationsList, filters: NO_FILTER });
+        await engine.applyMigrations({ migrationsList, filters: filtersFor(provider) });
         // Required before createMigration: it sets up the shadow database the diff runs against.
-        await engine.devDiagnostic({ migrationsList, filters: NO_FILTER });
+        await engine.devDiagnostic({ migrationsList, filters: filtersFor(provider) });
         return engine.createMigration({
           draft: false,
           migrationName: slug,
           migrationsList,
           schema: { files: [{ path: schema.path, content: schema.content }] },
-          filters: NO_FILTER,
+          filters: filtersFor(provider),
         });
       }),
     );
@@ -175,7 +185,7 @@ export async function diffMigrationsAgainstModels(provider: SchemaProvider): Pro
       to: { tag: 'schemaDatamodel', files: [{ path: schema.path, content: schema.content }] },
       script: true,
       exitCode: true,
-      filters: NO_FILTER,
+      filters: filtersFor(provider),
     }),
   );
   // exitCode 2 = non-empty diff.

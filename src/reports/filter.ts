@@ -1,5 +1,7 @@
-import type { Prisma, Provider } from '../db/database.js';
+import { sqlParam, type Provider } from '../db/database.js';
+import { badInput } from '../errors.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
+import type { Cursor } from '../kernel/pagination.js';
 
 export interface ReportFilter {
   status?: string | null;
@@ -10,33 +12,122 @@ export interface ReportFilter {
   createdBefore?: Date | string | null;
 }
 
+/** The longest search term, in characters, and the most words it may hold. */
+export const SEARCH_MAX = 100;
+export const SEARCH_WORDS_MAX = 8;
+/** The trigram index finds words of at least this many characters; shorter ones are checked row by row. */
+const TRIGRAM = 3;
+
 /** The author whose reports a viewer may read: a USER only their own; null means everyone's. */
 export function readableAuthor(viewer: Pick<Viewer, 'id' | 'role'>): string | null {
   return viewer.role === 'USER' ? viewer.id : null;
 }
 
 /**
- * LIKE patterns: PostgreSQL's LIKE treats a backslash as the escape character, so `%`, `_` and `\`
- * in a search are matched literally. Prisma emits SQLite's LIKE without an ESCAPE clause, so there
- * they cannot be escaped and keep their wildcard meaning.
+ * The words of a search term: split on white space, lower-cased like `searchText`, duplicates
+ * dropped. A report matches when every word occurs in its title or body as a substring, every
+ * character taken literally. BAD_USER_INPUT naming `filter.search` beyond the bounds.
  */
-function likeLiteral(text: string, provider: Provider): string {
-  return provider === 'postgresql' ? text.replace(/[\\%_]/g, (c) => `\\${c}`) : text;
+export function searchWords(term: string | null | undefined): string[] {
+  if (!term) return [];
+  if (term.length > SEARCH_MAX && [...term].length > SEARCH_MAX) {
+    throw badInput('filter.search', `must be at most ${SEARCH_MAX} characters`);
+  }
+  const words = [...new Set(term.toLowerCase().split(/\s+/u).filter(Boolean))];
+  if (words.length > SEARCH_WORDS_MAX) throw badInput('filter.search', `must be at most ${SEARCH_WORDS_MAX} words`);
+  return words;
+}
+
+/** A WHERE condition over `"Report" r` with its positional arguments, in the provider's dialect. */
+export interface SqlCondition {
+  sql: string;
+  args: unknown[];
+}
+
+/** Collects arguments and hands out their placeholders ($n or ?). */
+class Conditions {
+  readonly parts: string[] = [];
+  readonly args: unknown[] = [];
+  constructor(readonly provider: Provider) {}
+
+  param(value: unknown): string {
+    this.args.push(value);
+    return sqlParam(this.provider, this.args.length);
+  }
+}
+
+/** The distinct trigrams of a word, each a quoted FTS5 string (a trigram is one token). */
+function trigramQuery(word: string): string {
+  const chars = [...word];
+  const grams = new Set<string>();
+  for (let i = 0; i + TRIGRAM <= chars.length; i++) grams.add(chars.slice(i, i + TRIGRAM).join(''));
+  return [...grams].map((gram) => `"${gram.replace(/"/g, '""')}"`).join(' AND ');
+}
+
+/** `%`, `_` and `\` taken literally by PostgreSQL's LIKE (whose escape character is `\`). */
+function likeContains(word: string): string {
+  return `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /**
- * The Prisma `where` for reports matching `filter` that `author` (from readableAuthor) may read.
- * `createdAfter` is inclusive and `createdBefore` exclusive, so adjacent ranges never overlap.
+ * The search condition. SQLite: the FTS5 trigram index ("ReportSearch") narrows the rows to those
+ * holding every trigram of every word, using only its document lists (phrase matching walks
+ * position lists, which a body of one repeated character makes quadratic); `instr` then checks
+ * each word on those rows, literally. PostgreSQL: `LIKE` with escaped wildcards, answered from the
+ * pg_trgm GIN index. Both compare the lower-cased text exactly, so both databases agree.
  */
-export function reportWhere(filter: ReportFilter | null | undefined, author: string | null, provider: Provider): Prisma.ReportWhereInput {
-  const and: Prisma.ReportWhereInput[] = [];
-  if (author !== null) and.push({ authorId: author });
-  if (filter?.authorId) and.push({ authorId: filter.authorId });
-  if (filter?.status) and.push({ status: filter.status });
-  if (filter?.tag?.trim()) and.push({ tags: { some: { tag: filter.tag.trim().toLowerCase() } } });
-  const search = filter?.search?.trim().toLowerCase();
-  if (search) and.push({ searchText: { contains: likeLiteral(search, provider) } });
-  if (filter?.createdAfter) and.push({ createdAt: { gte: new Date(filter.createdAfter) } });
-  if (filter?.createdBefore) and.push({ createdAt: { lt: new Date(filter.createdBefore) } });
-  return { AND: and };
+function addSearch(where: Conditions, words: readonly string[]): void {
+  if (words.length === 0) return;
+  if (where.provider === 'postgresql') {
+    for (const word of words) where.parts.push(`r."searchText" LIKE ${where.param(likeContains(word))}`);
+    return;
+  }
+  const indexed = words.filter((word) => [...word].length >= TRIGRAM);
+  if (indexed.length > 0) {
+    const match = indexed.map(trigramQuery).join(' AND ');
+    where.parts.push(`r.rowid IN (SELECT rowid FROM "ReportSearch" WHERE "ReportSearch" MATCH ${where.param(match)})`);
+  }
+  for (const word of words) where.parts.push(`instr(r."searchText", ${where.param(word)}) > 0`);
+}
+
+/**
+ * The one definition of "reports matching `filter` that `author` (from readableAuthor) may read",
+ * used by the reports list and by REPORTS exports. `createdAfter` is inclusive and `createdBefore`
+ * exclusive, so adjacent ranges never overlap. `after` continues newest-first keyset pagination.
+ */
+export function reportCondition(
+  filter: ReportFilter | null | undefined,
+  author: string | null,
+  provider: Provider,
+  after?: Cursor,
+): SqlCondition {
+  const words = searchWords(filter?.search);
+  const where = new Conditions(provider);
+  if (author !== null) where.parts.push(`r."authorId" = ${where.param(author)}`);
+  if (filter?.authorId) where.parts.push(`r."authorId" = ${where.param(filter.authorId)}`);
+  if (filter?.status) where.parts.push(`r."status" = ${where.param(filter.status)}`);
+  const tag = filter?.tag?.trim().toLowerCase();
+  if (tag) where.parts.push(`EXISTS (SELECT 1 FROM "ReportTag" t WHERE t."reportId" = r."id" AND t."tag" = ${where.param(tag)})`);
+  if (filter?.createdAfter) where.parts.push(`r."createdAt" >= ${where.param(new Date(filter.createdAfter))}`);
+  if (filter?.createdBefore) where.parts.push(`r."createdAt" < ${where.param(new Date(filter.createdBefore))}`);
+  if (after) {
+    const before = where.param(after.createdAt);
+    const same = where.param(after.createdAt); // SQLite's `?` cannot be reused
+    where.parts.push(`(r."createdAt" < ${before} OR (r."createdAt" = ${same} AND r."id" < ${where.param(after.id)}))`);
+  }
+  // Cheap conditions first: SQLite checks them in order, so `instr` runs on the fewest rows.
+  addSearch(where, words);
+  return { sql: where.parts.length > 0 ? where.parts.join(' AND ') : '1 = 1', args: where.args };
+}
+
+/** Ids (with their creation time, for keyset pagination) of one newest-first page of matching reports. */
+export function reportIdsSql(condition: SqlCondition, provider: Provider, limit: number): SqlCondition {
+  return {
+    sql: `SELECT r."id" AS "id", r."createdAt" AS "createdAt" FROM "Report" r WHERE ${condition.sql} ORDER BY r."createdAt" DESC, r."id" DESC LIMIT ${sqlParam(provider, condition.args.length + 1)}`,
+    args: [...condition.args, limit],
+  };
+}
+
+export function reportCountSql(condition: SqlCondition): SqlCondition {
+  return { sql: `SELECT COUNT(*) AS "n" FROM "Report" r WHERE ${condition.sql}`, args: condition.args };
 }

@@ -1,5 +1,6 @@
 import type { Resolvers } from '../generated/graphql.js';
 import { viewerOf } from '../kernel/viewer.js';
+import { readData } from './validation.js';
 
 export const reportResolvers: Resolvers = {
   Query: {
@@ -13,7 +14,7 @@ export const reportResolvers: Resolvers = {
   },
   Report: {
     tags: (report) => JSON.parse(report.tagsJson) as string[],
-    data: (report) => (report.dataJson === null ? null : (JSON.parse(report.dataJson) as unknown)),
+    data: (report) => readData(report.dataJson),
     // Batched: a page of reports loads its authors in one query. The foreign key cascades, so the author exists.
     author: async (report, _args, ctx) => (await ctx.loaders.users.load(report.authorId))!,
   },

@@ -3,8 +3,8 @@ import { isRecordNotFound } from '../db/errors.js';
 import { forbidden, notFound } from '../errors.js';
 import type { Report } from '../generated/prisma-sqlite/client.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
-import { NEWEST_FIRST, afterCursor, decodeCursor, pageSize, toConnection, type Connection } from '../kernel/pagination.js';
-import { readableAuthor, reportWhere, type ReportFilter } from './filter.js';
+import { NEWEST_FIRST, decodeCursor, pageSize, toConnection, type Connection } from '../kernel/pagination.js';
+import { readableAuthor, reportCondition, reportCountSql, reportIdsSql, type ReportFilter } from './filter.js';
 import { searchTextOf, serializeData, validateBody, validateTags, validateTitle } from './validation.js';
 
 export interface ReportInput {
@@ -34,12 +34,17 @@ export class ReportsService {
   async list(viewer: Viewer, first: number | null | undefined, after: string | null | undefined, filter: ReportFilter | null | undefined): Promise<Connection<Report>> {
     const size = pageSize(first);
     const cursor = decodeCursor(after);
-    const where = reportWhere(filter, readableAuthor(viewer), this.db.provider);
-    const [rows, totalCount] = await Promise.all([
-      this.prisma.report.findMany({ where: { AND: [where, afterCursor(cursor)] }, orderBy: NEWEST_FIRST, take: size + 1 }),
-      this.prisma.report.count({ where }),
+    const { provider } = this.db;
+    const author = readableAuthor(viewer);
+    // The filter (full-text search included) picks the ids; the rows are then loaded by id.
+    const page = reportIdsSql(reportCondition(filter, author, provider, cursor), provider, size + 1);
+    const count = reportCountSql(reportCondition(filter, author, provider));
+    const [ids, counted] = await Promise.all([
+      this.db.longRead<{ id: string }>(page.sql, page.args),
+      this.db.longRead<{ n: number | bigint }>(count.sql, count.args),
     ]);
-    return toConnection(rows, size, totalCount);
+    const rows = await this.prisma.report.findMany({ where: { id: { in: ids.map((row) => row.id) } }, orderBy: NEWEST_FIRST });
+    return toConnection(rows, size, Number(counted[0]?.n ?? 0));
   }
 
   /** A report the viewer may read; missing and unreadable look the same (NOT_FOUND). */

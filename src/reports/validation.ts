@@ -46,12 +46,64 @@ export function validateTags(tags: readonly string[]): string[] {
   return kept;
 }
 
-/** The JSON text stored for `data` (null stays null), at most 64 KiB of UTF-8. */
+/** How deeply `data` may nest (objects and arrays) and how many keys and items it may hold in all. */
+export const DATA_MAX_DEPTH = 32;
+export const DATA_MAX_ENTRIES = 5000;
+
+/**
+ * What is wrong with a JSON value's shape, if anything: nesting deeper than DATA_MAX_DEPTH or more
+ * than DATA_MAX_ENTRIES keys and items in all. Walks with its own stack, so no depth overflows it,
+ * and stops at the first excess.
+ */
+export function dataShapeProblem(value: unknown): string | undefined {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  let entries = 0;
+  while (stack.length > 0) {
+    const { value: node, depth } = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= DATA_MAX_DEPTH) return `must nest at most ${DATA_MAX_DEPTH} levels deep`;
+    const children = Array.isArray(node) ? node : Object.values(node);
+    entries += children.length;
+    if (entries > DATA_MAX_ENTRIES) return `must hold at most ${DATA_MAX_ENTRIES} keys and items in all`;
+    for (const child of children) stack.push({ value: child, depth: depth + 1 });
+  }
+  return undefined;
+}
+
+/** The JSON text stored for `data` (null stays null): bounded in depth, entries and size (64 KiB of UTF-8). */
 export function serializeData(data: unknown): string | null {
   if (data === null || data === undefined) return null;
+  const problem = dataShapeProblem(data);
+  if (problem) throw badInput('data', problem);
   const text = JSON.stringify(data);
   if (Buffer.byteLength(text, 'utf8') > DATA_MAX_BYTES) throw badInput('data', `must be at most ${DATA_MAX_BYTES} bytes as JSON`);
   return text;
+}
+
+/** Stored `data` that cannot be handed out as JSON (written around the input bounds, e.g. straight into the database). */
+export class UnreadableData extends Error {
+  constructor(reason: string) {
+    super(`stored report data cannot be read: ${reason}`);
+    this.name = 'UnreadableData';
+  }
+}
+
+/**
+ * Stored `data` as a value, within the same bounds as input. Throws UnreadableData otherwise, so
+ * one bad row fails its own `data` field (GraphQL nulls it) instead of the whole response, which
+ * could not be serialised.
+ */
+export function readData(dataJson: string | null): unknown {
+  if (dataJson === null) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(dataJson);
+  } catch {
+    throw new UnreadableData('not JSON');
+  }
+  const problem = dataShapeProblem(value);
+  if (problem) throw new UnreadableData(problem);
+  return value;
 }
 
 /** What the search filter matches: title and body, lower-cased the same way on both databases. */

@@ -1,4 +1,4 @@
-import { Kind, visit, type ArgumentNode, type DirectiveNode, type DocumentNode } from 'graphql';
+import { Kind, visit, type ArgumentNode, type DirectiveNode, type DocumentNode, type GraphQLResolveInfo } from 'graphql';
 import { rateLimitDirective } from 'graphql-rate-limit-directive';
 import type { IRateLimiterOptions, RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimitSetting } from '../config/config.js';
@@ -8,9 +8,20 @@ import type { LimiterStore } from './limiterStore.js';
 import { retryAfterSeconds } from './limiterStore.js';
 
 /**
- * `@rateLimit(limit, duration)` from graphql-rate-limit-directive, keyed by user id (else client IP)
- * and field, failing with RATE_LIMITED + retryAfter. Each alias consumes a point, so aliases cannot
- * multiply attempts. Limits in the SDL are the defaults; RATE_LIMITS overrides them by coordinate.
+ * Whether a field is `@public`: an action for people without an account (register, login,
+ * refreshToken). Its limit is per client IP whatever token the request carries; otherwise sending
+ * any access token (say, the previous new account's) would open a fresh budget per account.
+ */
+function isPublicField(info: GraphQLResolveInfo): boolean {
+  const field = info.parentType.getFields()[info.fieldName];
+  return field?.astNode?.directives?.some((directive) => directive.name.value === 'public') ?? false;
+}
+
+/**
+ * `@rateLimit(limit, duration)` from graphql-rate-limit-directive, keyed by field and by user id
+ * (else client IP; always the IP on `@public` fields), failing with RATE_LIMITED + retryAfter. Each
+ * alias consumes a point, so aliases cannot multiply attempts. Limits in the SDL are the defaults;
+ * RATE_LIMITS overrides them by coordinate.
  */
 export function createRateLimitDirective(store: LimiterStore) {
   // The directive instantiates `limiterClass` per distinct limit; route it through the store.
@@ -27,7 +38,7 @@ export function createRateLimitDirective(store: LimiterStore) {
   return rateLimitDirective<SecurityContext, IRateLimiterOptions>({
     limiterClass: StoreLimiter as unknown as typeof RateLimiterAbstract,
     keyGenerator: (_args, _source, _fieldArgs, ctx, info) =>
-      `${info.parentType.name}.${info.fieldName}:${ctx.viewer ? `u:${ctx.viewer.id}` : `ip:${ctx.ip}`}`,
+      `${info.parentType.name}.${info.fieldName}:${ctx.viewer && !isPublicField(info) ? `u:${ctx.viewer.id}` : `ip:${ctx.ip}`}`,
     onLimit: (response, _args, _source, _fieldArgs, ctx, info) => {
       ctx.security.rateLimited(ctx, `${info.parentType.name}.${info.fieldName}`);
       throw rateLimited(retryAfterSeconds(response.msBeforeNext));

@@ -130,7 +130,7 @@ describe.skipIf(skipSuite())('exports', () => {
     expect([...byId.keys()]).toEqual([plain, tricky]); // newest first, Bob's report excluded
     expect(byId.get(tricky)).toMatchObject({
       title: `'=HYPERLINK("http://evil.example","click")`,
-      body: 'line one\r\nline "two", with comma\n-3+4',
+      body: 'line one\r\nline "two", with comma\n\'-3+4',
       tags: '["@mention","plain"]',
       data: '{"n":-1}',
       authorId: alice.user.id,

@@ -26,6 +26,22 @@ describe('CSV (RFC 4180) with formula neutralisation', () => {
     expect(csvField('a=b')).toBe('a=b');
   });
 
+  it('quotes fields with the `;` separator of other locales', () => {
+    expect(csvField('a;b')).toBe('"a;b"');
+  });
+
+  it.each([
+    ['sc;=1+1', `"sc;'=1+1"`],
+    ['a,+1', `"a,'+1"`],
+    ['x;-2;@SUM(A1)', `"x;'-2;'@SUM(A1)"`],
+    ['tab\t=1', `tab\t'=1`],
+    ['line\n=1', `"line\n'=1"`],
+    ['=1;=2', `"'=1;'=2"`],
+    ['a;b=c', '"a;b=c"'],
+  ])('neutralises every piece a spreadsheet could split out of %j (OWASP)', (value, expected) => {
+    expect(csvField(value)).toBe(expected);
+  });
+
   it('ends every record with CRLF', () => {
     expect(csvRecord(['a', 'b,c', ''])).toBe('a,"b,c",\r\n');
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serializeData, validateBody, validateTags, validateTitle } from '../../src/reports/validation.js';
+import { DATA_MAX_DEPTH, DATA_MAX_ENTRIES, dataShapeProblem, readData, serializeData, UnreadableData, validateBody, validateTags, validateTitle } from '../../src/reports/validation.js';
 import { decodeCursor, encodeCursor } from '../../src/kernel/pagination.js';
 
 const field = (name: string) => expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: name }) });
@@ -36,5 +36,29 @@ describe('cursors', () => {
     const row = { createdAt: new Date('2025-01-01T00:00:00.123Z'), id: '0b7e3f8e-6a51-4c57-9c0e-2a1c3f2b9d10' };
     expect(decodeCursor(encodeCursor(row))).toEqual(row);
     expect(() => decodeCursor('bm9wZQ')).toThrow(field('after'));
+  });
+});
+
+describe('report data bounds', () => {
+  const nested = (depth: number) => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`) as unknown;
+
+  it('accepts data up to the depth and entry bounds', () => {
+    expect(dataShapeProblem(nested(DATA_MAX_DEPTH))).toBeUndefined();
+    expect(dataShapeProblem(Array.from({ length: DATA_MAX_ENTRIES }, () => 1))).toBeUndefined();
+    expect(dataShapeProblem('text')).toBeUndefined();
+  });
+
+  it('names what is wrong past them, however deep', () => {
+    expect(dataShapeProblem(nested(DATA_MAX_DEPTH + 1))).toMatch(/nest at most/);
+    expect(dataShapeProblem(nested(100_000))).toMatch(/nest at most/);
+    expect(dataShapeProblem({ a: Array.from({ length: DATA_MAX_ENTRIES }, () => 1) })).toMatch(/keys and items/);
+    expect(() => serializeData(nested(50))).toThrow(/data: must nest/);
+  });
+
+  it('reads stored data within the bounds and refuses the rest as unreadable', () => {
+    expect(readData(null)).toBeNull();
+    expect(readData('{"a":[1,2]}')).toEqual({ a: [1, 2] });
+    expect(() => readData('{oops')).toThrow(UnreadableData);
+    expect(() => readData(`${'['.repeat(5000)}${']'.repeat(5000)}`)).toThrow(UnreadableData);
   });
 });
