@@ -14,6 +14,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# `prepare` applies patches/ (patch-package) before generating the Prisma clients.
+COPY patches ./patches
 COPY prisma ./prisma
 COPY scripts ./scripts
 COPY src ./src

@@ -62,7 +62,7 @@ if [[ "$(cat "$work/node_modules/.with-node-stamp" 2>/dev/null || true)" != "$st
 else
   # npm ci's `prepare` generates the Prisma clients; without it, regenerate them in case the
   # schema changed since (a few seconds).
-  (cd "$work" && npm run --silent db:generate >/dev/null)
+  if ! out=$(cd "$work" && npm run --silent db:generate 2>&1); then echo "$out" >&2; exit 1; fi
 fi
 
 cd "$work"
