@@ -8,7 +8,7 @@
 # node_modules holds native addons built for one runtime (better-sqlite3 is ABI-specific), so
 # each version gets its own copy of the checkout under the cache, with its own node_modules built
 # by that version; the copy is re-synced from this checkout on every call, and `npm ci` re-runs
-# there only when package.json, the lockfile or the Node version changed.
+# there only when package.json, the lockfile, patches/ or the Node version changed.
 # If VERSION is the node already on PATH, the command simply runs here, in this checkout.
 set -euo pipefail
 
@@ -49,12 +49,14 @@ export npm_config_nodedir=$nodedir
 work=$cache/checkouts/$version
 mkdir -p "$work"
 rsync -a --delete \
-  --exclude=/.git --exclude=/node_modules --exclude=/dist --exclude=/data --exclude=/coverage \
+  --exclude=/.git --exclude=node_modules --exclude=/dist --exclude=/data --exclude=/coverage \
   --exclude='/src/generated/prisma-*/' \
   "$src/" "$work/"
 
-# 3. Dependencies built by this runtime, again only when what they depend on changed.
-stamp=$(cat "$src/package.json" "$src/package-lock.json" | sha256sum | cut -c1-16)-v$version
+# 3. Dependencies built by this runtime, again only when what they depend on changed (the
+# manifest, the lockfile, the patches that `prepare` applies, the Node version).
+stamp=$( (cat "$src/package.json" "$src/package-lock.json" && cat "$src"/patches/* 2>/dev/null || true) |
+  sha256sum | cut -c1-16)-v$version
 if [[ "$(cat "$work/node_modules/.with-node-stamp" 2>/dev/null || true)" != "$stamp" ]]; then
   echo "with-node: npm ci in $work on node v$version" >&2
   (cd "$work" && npm ci --no-audit --no-fund --strict-allow-scripts)
