@@ -46,8 +46,12 @@ export npm_config_nodedir=$nodedir
 
 # 2. This checkout's files, as they are now (uncommitted changes included), minus what each
 # runtime builds for itself. Excluded paths are left alone in the copy, so its node_modules stays.
-work=$cache/checkouts/$version
+# One copy per checkout and version (worktrees and CI's clones do not share one), and one command at
+# a time in it: a second call waits for the lock, held until its command ends.
+work=$cache/checkouts/$(basename "$src")-$(printf '%s' "$src" | sha256sum | cut -c1-8)/$version
 mkdir -p "$work"
+exec 9>"$work.lock"
+flock 9
 rsync -a --delete \
   --exclude=/.git --exclude=node_modules --exclude=/dist --exclude=/data --exclude=/coverage \
   --exclude='/src/generated/prisma-*/' \
