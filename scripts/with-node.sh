@@ -12,14 +12,22 @@
 # If VERSION is the node already on PATH, the command simply runs here, in this checkout.
 set -euo pipefail
 
+src=$(cd "$(dirname "$0")/.." && pwd)
+cache=${BASTION_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bastion-node}
+# One copy per checkout and version: worktrees and CI's clones on one machine never share one.
+copies=$cache/checkouts/$(basename "$src")-$(printf '%s' "$src" | sha256sum | cut -c1-8)
+
+if [[ ${1:-} == --copies-dir ]]; then # where this checkout's copies live (CI removes them at the end)
+  echo "$copies"
+  exit 0
+fi
 if [[ $# -lt 2 || ! $1 =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
   echo "usage: $0 VERSION COMMAND [ARGS...]   (VERSION like 26.12.1)" >&2
+  echo "       $0 --copies-dir" >&2
   exit 2
 fi
 version=$1
 shift
-src=$(cd "$(dirname "$0")/.." && pwd)
-cache=${BASTION_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bastion-node}
 
 if [[ "$(node --version 2>/dev/null || true)" == "v$version" ]]; then
   cd "$src"
@@ -46,9 +54,8 @@ export npm_config_nodedir=$nodedir
 
 # 2. This checkout's files, as they are now (uncommitted changes included), minus what each
 # runtime builds for itself. Excluded paths are left alone in the copy, so its node_modules stays.
-# One copy per checkout and version (worktrees and CI's clones do not share one), and one command at
-# a time in it: a second call waits for the lock, held until its command ends.
-work=$cache/checkouts/$(basename "$src")-$(printf '%s' "$src" | sha256sum | cut -c1-8)/$version
+# One command at a time in a copy: a second call waits for the lock, held until its command ends.
+work=$copies/$version
 mkdir -p "$work"
 exec 9>"$work.lock"
 flock 9
