@@ -2,14 +2,20 @@
 # Bastion: multi-stage build. The runtime image has production dependencies only, runs as a
 # non-root user, and checks its own liveness. Nothing is downloaded at start: migrations run
 # through the WASM schema engine shipped in node_modules.
+# Node.js 26.12.1, the newest version CI tests (.ci/node-versions) on the active LTS line, supported
+# until April 2029. Both stages use the same tag: better-sqlite3 is built in the first stage for the
+# second one's runtime ABI. Bump both with .ci/node-versions and package.json `engines`.
+ARG NODE_IMAGE=node:26.12.1-bookworm-slim
 
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # better-sqlite3 builds from source (allowScripts in package.json).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# `prepare` applies patches/ (patch-package) before generating the Prisma clients.
+COPY patches ./patches
 COPY prisma ./prisma
 COPY scripts ./scripts
 COPY src ./src
@@ -20,7 +26,7 @@ COPY tsconfig.json tsconfig.build.json ./
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=4000 \

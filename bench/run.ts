@@ -1,6 +1,9 @@
 // `npm run bench` — every benchmark in one run, on the embedded SQLite default, written to
 // BENCHMARKS.md with the machine and date. `npm run bench -- --quick` is a short smoke run that
 // writes to a temporary file unless --out is given. Figures are compared as ratios within the run.
+// Every server is spawned with this process's own node (process.execPath), so the Node version in
+// the report is the one measured: `scripts/with-node.sh 26.12.1 npm run bench -- --out "$PWD/BENCHMARKS.md"`
+// runs it all on another tested version, with node_modules built for that version.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -395,7 +398,7 @@ function report(started: Date): string {
     `Run with \`npm run bench\`${quick ? ' --quick (a smoke run: figures are not meaningful)' : ''} on ${started.toISOString().slice(0, 10)}.`,
     '',
     `- Machine: ${os.cpus().length} cores, ${mb(os.totalmem()) / 1024 > 1 ? `${Math.round(os.totalmem() / 1024 ** 3)} GiB` : `${mb(os.totalmem())} MB`}; ${machineDescription()}.`,
-    `- Node ${process.version}; load by autocannon, ${SIZE.connections} connections, after a 3 s warm-up: ${SIZE.seconds} s per scenario;`,
+    `- Node ${process.version} for every server and the load generator; load by autocannon, ${SIZE.connections} connections, after a 3 s warm-up: ${SIZE.seconds} s per scenario;`,
     `  stacks compared on one query take ${SIZE.rounds} turns of ${SIZE.roundSeconds} s each, interleaved, and keep their median turn.`,
     '- Bastion runs as built (`dist/`), in production mode, on the embedded SQLite default, with every security layer on',
     '  (rate limits raised only so that the load is not refused). Baselines serve the same SDL with a constant `me`.',

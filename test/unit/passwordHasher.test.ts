@@ -58,8 +58,11 @@ describe('password hasher process', () => {
 
   it('does not keep a dummy hash that failed: the next unknown-user login gets a new one', async () => {
     await hashPassword('warm up the shared hashing process');
+    // Find the process before asking for the hash: scanning /proc on a busy machine can take longer
+    // than the hash itself, which then arrives before the kill (seen on a loaded CI leg).
+    const children = hasherChildren();
     const first = dummyPasswordHash();
-    for (const pid of hasherChildren()) process.kill(pid, 'SIGKILL');
+    for (const pid of children) process.kill(pid, 'SIGKILL');
     await expect(first).rejects.toThrow(/password hashing (process exited|failed)/);
     expect(await dummyPasswordHash()).toMatch(/^\$argon2id\$/);
   }, 30_000);
