@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from '../db/errors.js';
 import { ErrorCode, contractCodeOf } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { clientErrorCodeOf } from './clientErrors.js';
 
 /** Extension keys a client may see; anything else (stack traces, exceptions) is dropped. */
 const SAFE_EXTENSIONS = new Set(['code', 'field', 'retryAfter', 'feature', 'limit', 'requestId', 'http']);
@@ -21,7 +22,9 @@ export function createErrorMasker(logger: Logger, env: Config['env']) {
   const showInternalMessages = env === 'development';
   const messageOf = (message: string) => (env === 'production' ? message.replace(SUGGESTION, '') : message);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const code = contractCodeOf(formatted.extensions?.['code']);
+    const given = contractCodeOf(formatted.extensions?.['code']);
+    // Apollo fills in INTERNAL_SERVER_ERROR for its own code-less request errors: classify those first.
+    const code = given && given !== ErrorCode.INTERNAL_SERVER_ERROR ? given : (clientErrorCodeOf(error) ?? given);
     if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       const extensions: Record<string, unknown> = { code };
       for (const [key, value] of Object.entries(formatted.extensions ?? {})) {

@@ -3,6 +3,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { Kind, getNamedType, type FieldNode, type GraphQLError, type OperationDefinitionNode } from 'graphql';
 import type { AuditOutcome } from '../audit/auditLog.js';
 import { ErrorCode, contractCodeOf } from '../errors.js';
+import { clientErrorCodeOf } from './clientErrors.js';
 import type { GraphQLContext } from './context.js';
 
 /*
@@ -14,7 +15,7 @@ function errorMessage(error: unknown): string {
 }
 
 function errorCode(error: GraphQLError): string {
-  return contractCodeOf(error.extensions?.['code']) ?? ErrorCode.INTERNAL_SERVER_ERROR;
+  return contractCodeOf(error.extensions?.['code']) ?? clientErrorCodeOf(error) ?? ErrorCode.INTERNAL_SERVER_ERROR;
 }
 
 /** Operation counts and durations by name, type and outcome; errors by code; recent server-side errors. */

@@ -4,6 +4,7 @@ import proxyAddr from '@fastify/proxy-addr';
 import {
   GraphQLError,
   getOperationAST,
+  getVariableValues,
   parse,
   specifiedRules,
   validate,
@@ -135,6 +136,11 @@ export function attachWebSocket(options: WebSocketOptions) {
         if (!operation) return error('unable to identify the operation', ErrorCode.BAD_USER_INPUT);
         if (operation.operation !== 'subscription') {
           return error('only subscriptions are served over WebSocket; send queries and mutations over HTTP', ErrorCode.BAD_USER_INPUT);
+        }
+        // Coerced here, as over HTTP, so a bad variable is the client's BAD_USER_INPUT, not a server error.
+        const coerced = getVariableValues(options.schema, operation.variableDefinitions ?? [], payload.variables ?? {}, { maxErrors: MAX_VALIDATION_ERRORS });
+        if (coerced.errors) {
+          return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT, requestId } }));
         }
         const contextValue: GraphQLContext = {
           ...state.request,

@@ -67,6 +67,7 @@ describe.skipIf(skipSuite())('client ecosystem: trusted documents in production'
   it('refuses an unknown hash with PERSISTED_QUERY_NOT_FOUND and any other document with FORBIDDEN', async () => {
     const unknown = await post(server.url, { extensions: { persistedQuery: { version: 1, sha256Hash: sha256('nope') } } });
     expect(errorCodes(unknown.body as never)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+    expect(unknown.status).toBe(404);
     const other = await post(server.url, { query: '{ __typename }' });
     expect(other.status).toBe(403);
     expect(errorCodes(other.body as never)).toEqual(['FORBIDDEN']);
