@@ -27,6 +27,7 @@ import { ReportsService } from './reports/service.js';
 import { HttpRateLimit } from './security/httpRateLimit.js';
 import { createLimiterStore } from './security/limiterStore.js';
 import { queryLimitRules } from './security/queryLimits.js';
+import { rateLimitedCoordinates } from './security/rateLimitDirective.js';
 import { SecurityEvents } from './security/securityEvents.js';
 import { AlertService } from './system/alerts.js';
 import { SystemService } from './system/service.js';
@@ -103,6 +104,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   if (config.adminEmail && config.adminPassword) await identity.bootstrapAdmin(config.adminEmail, config.adminPassword);
 
   const schema = buildSchema({ typeDefs: loadTypeDefs(config.schemaDir), resolvers, config, limiterStore });
+  metrics.declareRateLimits(rateLimitedCoordinates(schema));
   const validationRules = queryLimitRules({
     maxDepth: config.maxQueryDepth,
     maxAliases: config.maxAliases,
