@@ -137,6 +137,18 @@ describe.skipIf(skipSuite())('client ecosystem: development server', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('https://sandbox.embed.apollographql.com');
   });
 
+  it('refuses a preflight from a disallowed origin as CORS, with no CORS headers', async () => {
+    const res = await fetch(`${server.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect([...res.headers.keys()].filter((name) => name.startsWith('access-control-'))).toEqual([]);
+    expect(res.status).toBe(403);
+    const body = (await res.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+    expect(body.errors[0]!.extensions.code).toBe('FORBIDDEN');
+    expect(body.errors[0]!.message).toMatch(/^CORS: origin https:\/\/evil\.example is not allowed/);
+  });
+
   it('supports the application/graphql-response+json media type', async () => {
     const res = await post(server.url, { query: '{ __typename }' }, { accept: 'application/graphql-response+json' });
     expect(res.status).toBe(200);
