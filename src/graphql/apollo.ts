@@ -13,6 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { GraphQLContext } from './context.js';
 import { createErrorMasker } from './errorMasking.js';
 import { auditMutationsPlugin, operationMetricsPlugin } from './plugins.js';
+import { graphqlOverHttpStatusPlugin } from './responseStatus.js';
 
 /** A response carries at most this many validation errors: a flood of bad directives yields a few, not thousands. */
 export const MAX_VALIDATION_ERRORS = 5;
@@ -58,6 +59,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
         : ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false }, includeCookies: false }),
       operationMetricsPlugin(),
       auditMutationsPlugin(),
+      graphqlOverHttpStatusPlugin(),
       ...(options.extraPlugins ?? []),
     ],
   });

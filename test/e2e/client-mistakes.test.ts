@@ -26,7 +26,9 @@ const MISTAKES: Array<{ name: string; body: unknown; code: string }> = [
 ];
 
 async function post(url: string, body: unknown) {
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  // As Apollo Client 4 sends it: with application/graphql-response+json, request errors keep their 4xx.
+  const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json,application/json;q=0.9' };
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as { errors?: Array<{ extensions?: { code?: string } }> } };
 }
 
