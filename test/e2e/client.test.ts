@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/process.js';
 import { ADMIN, errorCodes, skipSuite, TestServer } from '../helpers/server.js';
 
-const MANIFEST = path.join(ROOT, 'client', 'generated', 'persisted-documents.json');
-const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8')) as Record<string, string>;
+const MANIFEST = path.join(ROOT, 'client', 'generated', 'persisted-query-manifest.json');
+const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8')) as { operations: Array<{ id: string; name: string; body: string }> };
 const hashOf = (operationName: string) => {
-  const entry = Object.entries(manifest).find(([, doc]) => new RegExp(`(query|mutation|subscription) ${operationName}\\b`).test(doc));
-  if (!entry) throw new Error(`${operationName} is not in the manifest`);
-  return { documentId: entry[0], hex: entry[0].replace(/^sha256:/, ''), document: entry[1] };
+  const operation = manifest.operations.find((op) => op.name === operationName);
+  if (!operation) throw new Error(`${operationName} is not in the manifest`);
+  return { documentId: `sha256:${operation.id}`, hex: operation.id, document: operation.body };
 };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
