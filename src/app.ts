@@ -12,6 +12,7 @@ import { resolvers } from './graphql/resolvers.js';
 import { buildSchema, loadTypeDefs } from './graphql/schema.js';
 import { registerExportDownload } from './http/exportDownload.js';
 import { registerGraphQLRoute } from './http/graphqlRoute.js';
+import { registerLocalIde } from './http/localIde.js';
 import { registerMetricsRoute, registerProbes } from './http/probes.js';
 import { createFastify } from './http/server.js';
 import { attachWebSocket } from './http/websocket.js';
@@ -116,6 +117,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   registerProbes(fastify, services);
   registerMetricsRoute(fastify, config, services);
   registerExportDownload(fastify, services);
+  // Like Apollo Sandbox, the local IDE is for development only.
+  if (!config.production) registerLocalIde(fastify);
   const apollo = createApollo({ schema, config, logger, validationRules, fastify });
   await apollo.start();
   registerGraphQLRoute(fastify, apollo, services);

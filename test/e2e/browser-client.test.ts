@@ -61,9 +61,11 @@ describe.skipIf(skipSuite() || !chromiumAvailable())('the sample client in a rea
         expect(await tab.locator('li').allTextContents()).toContain('New report by admin · draft');
 
         // The page's subscription is running on the server before the alert is raised.
-        const metrics = async () =>
-          (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.env['METRICS_TOKEN']}` } })).text();
-        await eventually(metrics, (text) => /^bastion_graphql_active_subscriptions [1-9]/m.test(text));
+        const activeSubscriptions = async () => {
+          const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.env['METRICS_TOKEN']}` } })).text();
+          return Number(/^bastion_graphql_active_subscriptions (\d+)/m.exec(text)?.[1] ?? 0);
+        };
+        await eventually(activeSubscriptions, (count) => count > 0);
         const login = await server.gql<{ login: { accessToken: string } }>(trusted('Login'), { input: { login: ADMIN.email, password: ADMIN.password } });
         const message = `browser test ${randomUUID()}`;
         const raised = await server.gql(trusted('RaiseAlert'), { input: { severity: 'WARNING', kind: 'BROWSER_TEST', message } }, { token: login.body.data!.login.accessToken });
