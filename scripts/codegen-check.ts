@@ -9,9 +9,10 @@ const files = [
   'client/generated/gql.ts',
   'client/generated/index.ts',
   'client/generated/persisted-documents.json',
+  'client/generated/persisted-query-manifest.json',
 ];
 const before = new Map(files.map((f) => [f, readFileSync(f, 'utf8')]));
-execFileSync('npx', ['graphql-codegen', '--config', 'codegen.yml', '--silent'], { stdio: 'inherit' });
+execFileSync('npm', ['run', '--silent', 'codegen'], { stdio: ['ignore', 'ignore', 'inherit'] });
 const stale = files.filter((f) => readFileSync(f, 'utf8') !== before.get(f));
 if (stale.length > 0) {
   console.error(`Generated files were stale (now regenerated; commit them): ${stale.join(', ')}`);

@@ -14,6 +14,7 @@ import { resolvers } from './graphql/resolvers.js';
 import { buildSchema, loadTypeDefs } from './graphql/schema.js';
 import { registerExportDownload } from './http/exportDownload.js';
 import { registerGraphQLRoute } from './http/graphqlRoute.js';
+import { registerLocalIde } from './http/localIde.js';
 import { registerMetricsRoute, registerProbes } from './http/probes.js';
 import { createFastify } from './http/server.js';
 import { attachWebSocket } from './http/websocket.js';
@@ -31,6 +32,7 @@ import { RequestBudget } from './security/requestBudget.js';
 import { Admission } from './graphql/admission.js';
 import { createLimiterStore } from './security/limiterStore.js';
 import { queryLimitRules } from './security/queryLimits.js';
+import { rateLimitedCoordinates } from './security/rateLimitDirective.js';
 import { SecurityEvents } from './security/securityEvents.js';
 import { AlertService } from './system/alerts.js';
 import { SystemService } from './system/service.js';
@@ -121,6 +123,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   if (config.adminEmail && config.adminPassword) await identity.bootstrapAdmin(config.adminEmail, config.adminPassword);
 
   const schema = buildSchema({ typeDefs: loadTypeDefs(config.schemaDir), resolvers, config, limiterStore });
+  metrics.declareRateLimits(rateLimitedCoordinates(schema));
   const validationRules = queryLimitRules({
     maxDepth: config.maxQueryDepth,
     maxAliases: config.maxAliases,
@@ -139,6 +142,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   registerProbes(fastify, services);
   registerMetricsRoute(fastify, config, services);
   registerExportDownload(fastify, services);
+  // Like Apollo Sandbox, the local IDE is for development only.
+  if (!config.production) registerLocalIde(fastify);
   const maskError = createErrorMasker(logger, config.env, () => metrics.databaseUnavailable.inc());
   const apollo = createApollo({ schema, config, logger, validationRules, maskError, fastify });
   await apollo.start();

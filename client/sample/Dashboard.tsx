@@ -4,10 +4,12 @@ import { AlertRaisedDocument, CreateReportDocument, MeDocument, ReportsDocument 
 
 export function Dashboard() {
   const me = useQuery(MeDocument);
-  const reports = useQuery(ReportsDocument, { variables: { first: 20, filter: { status: 'PUBLISHED' } } });
-  const [createReport] = useMutation(CreateReportDocument);
+  const reports = useQuery(ReportsDocument, { variables: { first: 20 } });
+  const [createReport, created] = useMutation(CreateReportDocument, { refetchQueries: [ReportsDocument], awaitRefetchQueries: true });
   const alerts = useSubscription(AlertRaisedDocument, { variables: { minSeverity: 'WARNING' } });
 
+  const error = me.error ?? reports.error ?? created.error ?? alerts.error;
+  if (error) return <p role="alert" className="error">{error.message}</p>;
   if (me.loading || reports.loading) return <p>Loading…</p>;
   const role: 'USER' | 'ANALYST' | 'ADMIN' | undefined = me.data?.me.role;
   return (
@@ -15,8 +17,8 @@ export function Dashboard() {
       <h1>
         {me.data?.me.username} ({role})
       </h1>
-      {alerts.data && <p role="alert">{alerts.data.alertRaised.message}</p>}
-      <p>{reports.data?.reports.totalCount} reports</p>
+      {alerts.data && <p className="live-alert">{alerts.data.alertRaised.message}</p>}
+      <p className="total">{reports.data?.reports.totalCount} reports</p>
       <ul>
         {reports.data?.reports.edges.map(({ node }) => (
           <li key={node.id}>

@@ -1,10 +1,14 @@
-// A sample client wiring for front-end teams: typed documents from codegen, Apollo Client 4,
-// persisted-document hashes over HTTP, subscriptions over graphql-ws on the same path.
-// CI typechecks it (`npm run client:typecheck`), so a contract change that breaks it fails CI.
+// The client wiring recommended to front-end teams: typed documents from codegen, Apollo Client 4,
+// persisted-query ids from Apollo's manifest over HTTP, subscriptions over graphql-ws on the same
+// path. The same code runs against a development server (automatic persisted queries: an unknown id
+// is registered by sending the document once) and a production server started with
+// TRUSTED_DOCUMENTS=client/generated/persisted-query-manifest.json (only those documents run).
+// test/e2e/browser-client.test.ts runs it in Chromium against both.
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
 import { SetContextLink } from '@apollo/client/link/context';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { generatePersistedQueryIdsFromManifest } from '@apollo/persisted-query-lists';
 import { OperationTypeNode } from 'graphql';
 import { createClient } from 'graphql-ws';
 
@@ -14,10 +18,13 @@ export function createBastionClient(url: string, getToken: () => string | undefi
     const token = getToken();
     return { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } };
   });
-  // Send the codegen hash instead of the document (works with TRUSTED_DOCUMENTS in production).
-  const persisted = new PersistedQueryLink({
-    generateHash: (document) => (document as unknown as { __meta__: { hash: string } }).__meta__.hash.replace(/^sha256:/, ''),
-  });
+  // Each operation is sent by its id in the manifest: the sha256 of the very text Apollo Client
+  // would send, so a development server can register it and a production server finds it.
+  const persisted = new PersistedQueryLink(
+    generatePersistedQueryIdsFromManifest({
+      loadManifest: () => import('../generated/persisted-query-manifest.json').then((manifest) => manifest.default),
+    }),
+  );
   const ws = new GraphQLWsLink(
     createClient({
       url: `${url.replace(/^http/, 'ws')}/graphql`,

@@ -14,6 +14,7 @@ import type { GraphQLContext } from './context.js';
 import type { ErrorMasker } from './errorMasking.js';
 import { auditTargets } from './auditTargets.js';
 import { auditMutationsPlugin, operationMetricsPlugin, outageStatusPlugin } from './plugins.js';
+import { graphqlOverHttpStatusPlugin } from './responseStatus.js';
 
 /** A response carries at most this many validation errors: a flood of bad directives yields a few, not thousands. */
 export const MAX_VALIDATION_ERRORS = 5;
@@ -65,6 +66,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
       operationMetricsPlugin(),
       auditMutationsPlugin(auditTargets(options.schema)),
       outageStatusPlugin(),
+      graphqlOverHttpStatusPlugin(),
       ...(options.extraPlugins ?? []),
     ],
   });

@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from '../db/errors.js';
 import { ErrorCode, OUTAGE_RETRY_AFTER_SECONDS, contractCodeOf } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { clientErrorCodeOf } from './clientErrors.js';
 
 /** Extension keys a client may see; anything else (stack traces, exceptions) is dropped. */
 const SAFE_EXTENSIONS = new Set(['code', 'field', 'retryAfter', 'feature', 'limit', 'requestId', 'http']);
@@ -23,7 +24,9 @@ export function createErrorMasker(logger: Logger, env: Config['env'], onDatabase
   const showInternalMessages = env === 'development';
   const messageOf = (message: string) => (env === 'production' ? message.replace(SUGGESTION, '') : message);
   return (formatted, error) => {
-    const code = contractCodeOf(formatted.extensions?.['code']);
+    const given = contractCodeOf(formatted.extensions?.['code']);
+    // Apollo fills in INTERNAL_SERVER_ERROR for its own code-less request errors: classify those first.
+    const code = given && given !== ErrorCode.INTERNAL_SERVER_ERROR ? given : (clientErrorCodeOf(error) ?? given);
     if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       const extensions: Record<string, unknown> = { code };
       for (const [key, value] of Object.entries(formatted.extensions ?? {})) {
@@ -53,10 +56,13 @@ export function createErrorMasker(logger: Logger, env: Config['env'], onDatabase
 
 /**
  * The contract code an error will reach the client with, from the error as raised (before
- * masking): its own code, SERVICE_UNAVAILABLE for a database outage, else INTERNAL_SERVER_ERROR.
+ * masking): its own code, a client mistake's code (Apollo's code-less 4xx request errors),
+ * SERVICE_UNAVAILABLE for a database outage, else INTERNAL_SERVER_ERROR.
  */
 export function errorCodeOf(error: { extensions?: Record<string, unknown> }): ErrorCode {
   const code = contractCodeOf(error.extensions?.['code']);
   if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR) return code;
+  const clientMistake = clientErrorCodeOf(error);
+  if (clientMistake) return clientMistake;
   return isDatabaseUnavailable(unwrapResolverError(error)) ? ErrorCode.SERVICE_UNAVAILABLE : ErrorCode.INTERNAL_SERVER_ERROR;
 }

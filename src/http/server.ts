@@ -131,7 +131,13 @@ export async function createFastify(config: Config, logger: Logger, services: Se
     done();
   });
 
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, ErrorCode.NOT_FOUND, 'not found'));
+  app.setNotFoundHandler((request, reply) => {
+    // @fastify/cors hands a preflight from a disallowed origin on as "not found": say what it is.
+    if (isCorsPreflight(request)) {
+      return sendError(reply, 403, ErrorCode.FORBIDDEN, `CORS: origin ${request.headers.origin} is not allowed to call this API (see CORS_ORIGINS)`);
+    }
+    return sendError(reply, 404, ErrorCode.NOT_FOUND, 'not found');
+  });
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (status === 413) return sendError(reply, 413, ErrorCode.BAD_USER_INPUT, `request body larger than ${config.maxBodyBytes} bytes`);
@@ -151,6 +157,10 @@ export async function createFastify(config: Config, logger: Logger, services: Se
   });
 
   return app;
+}
+
+function isCorsPreflight(request: FastifyRequest): boolean {
+  return request.method === 'OPTIONS' && typeof request.headers.origin === 'string' && request.headers['access-control-request-method'] !== undefined;
 }
 
 export type { FastifyRequest };

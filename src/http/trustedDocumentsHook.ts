@@ -46,6 +46,7 @@ function stripPersistedQuery(source: { extensions?: unknown }): void {
 }
 
 function refuse(reply: FastifyReply, code: 'PERSISTED_QUERY_NOT_FOUND' | 'FORBIDDEN', message: string): FastifyReply {
-  // APQ clients expect PERSISTED_QUERY_NOT_FOUND with 200 (they then retry with the full text).
-  return sendError(reply, code === 'FORBIDDEN' ? 403 : 200, code, message);
+  // A hash missing from the manifest is the client's mistake (404); Apollo Client's persisted-query
+  // link still recognises PERSISTED_QUERY_NOT_FOUND in a non-2xx body and retries with the text.
+  return sendError(reply, code === 'FORBIDDEN' ? 403 : 404, code, message);
 }

@@ -1,4 +1,23 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type LabelValues } from 'prom-client';
+import { ErrorCode } from '../errors.js';
+
+/*
+ * Label values known in advance. Their series are exported at 0 from start: a series born at 1 on
+ * its first increment hides that event from Prometheus' rate() and increase().
+ */
+export const ALERT_SEVERITIES = ['INFO', 'WARNING', 'CRITICAL'] as const;
+export const SECURITY_EVENT_TYPES = ['denied', 'invalid_token', 'rate_limited', 'failed_login', 'token_replay'] as const;
+export const AUTH_EVENTS = [
+  { event: 'register', result: 'success' },
+  { event: 'login', result: 'success' },
+  { event: 'login', result: 'failure' },
+  { event: 'refresh', result: 'success' },
+  { event: 'refresh', result: 'failure' },
+  { event: 'refresh', result: 'replay' },
+  { event: 'token', result: 'invalid' },
+] as const;
+/** Limits outside the SDL: the per-key HTTP budget and the login-failure lockout. */
+export const BUILT_IN_RATE_LIMITS = ['http', 'loginFailures'] as const;
 
 /** Distinct client-chosen operation names kept as label values; the rest are counted as "other". */
 const MAX_OPERATION_NAMES = 100;
@@ -140,6 +159,17 @@ export class Metrics {
     // Gauges that prom-client names with a `_total` suffix, which Prometheus reserves for counters
     // (promtool check metrics rejects them); nodejs_active_handles etc. carry the same numbers.
     for (const name of NON_COUNTER_TOTALS) this.registry.removeSingleMetric(name);
+    // inc by 0 creates the series at 0 (prom-client's zero() exists on gauges only).
+    for (const severity of ALERT_SEVERITIES) this.alerts.inc({ severity }, 0);
+    for (const code of Object.values(ErrorCode)) this.graphqlErrors.inc({ code }, 0);
+    for (const type of SECURITY_EVENT_TYPES) this.securityEvents.inc({ type }, 0);
+    for (const labels of AUTH_EVENTS) this.authEvents.inc(labels, 0);
+    this.declareRateLimits(BUILT_IN_RATE_LIMITS);
+  }
+
+  /** Exports a rejection counter at 0 for each limit (the SDL's `@rateLimit` coordinates are known once the schema is built). */
+  declareRateLimits(limits: readonly string[]): void {
+    for (const limit of limits) this.rateLimitRejections.inc({ limit }, 0);
   }
 
   /** One HTTP request: `route` is the route pattern (or "unmatched"), never the raw URL. */

@@ -1,4 +1,5 @@
-import { Kind, visit, type ArgumentNode, type DirectiveNode, type DocumentNode, type GraphQLResolveInfo } from 'graphql';
+import { getDirective } from '@graphql-tools/utils';
+import { Kind, isObjectType, visit, type ArgumentNode, type DirectiveNode, type DocumentNode, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
 import { rateLimitDirective } from 'graphql-rate-limit-directive';
 import type { IRateLimiterOptions, RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimitSetting } from '../config/config.js';
@@ -70,4 +71,16 @@ export function applyRateLimitOverrides(document: DocumentNode, overrides: Recor
       return { ...node, directives: [...directives, rateLimit] };
     },
   });
+}
+
+/** The coordinates (`Type.field`) that carry `@rateLimit`: the bounded label values of its rejections. */
+export function rateLimitedCoordinates(schema: GraphQLSchema): string[] {
+  const coordinates: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      if (getDirective(schema, field, 'rateLimit')?.length) coordinates.push(`${type.name}.${field.name}`);
+    }
+  }
+  return coordinates;
 }

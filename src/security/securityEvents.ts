@@ -2,12 +2,13 @@ import type { AuditLog } from '../observability/auditLog.js';
 import type { RequestInfo } from '../kernel/requestIdentity.js';
 import type { PubSub } from '../messaging/pubsub.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { Metrics, SECURITY_EVENT_TYPES } from '../observability/metrics.js';
 import type { LimiterStore } from './limiterStore.js';
 import { isLimiterRejection } from './limiterStore.js';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 
-export type SecurityEventType = 'denied' | 'invalid_token' | 'rate_limited' | 'failed_login' | 'token_replay';
+/** The metric's label values are declared with the metric, so each series starts at 0. */
+export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 
 /** Window and block time of the automatic IP block. */
 const AUTO_BLOCK_WINDOW_SECONDS = 5 * 60;

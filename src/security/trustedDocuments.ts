@@ -14,10 +14,18 @@ export type TrustedResolution =
   | { ok: true; query: string }
   | { ok: false; code: typeof ErrorCode.PERSISTED_QUERY_NOT_FOUND | typeof ErrorCode.FORBIDDEN; message: string };
 
+/** Apollo's persisted-query manifest, as `npm run codegen` writes it (client/generated/persisted-query-manifest.json). */
+interface PersistedQueryManifest {
+  format: 'apollo-persisted-query-manifest';
+  version: 1;
+  operations: Array<{ id: string; name: string; type: string; body: string }>;
+}
+
 /**
- * The trusted-documents list (TRUSTED_DOCUMENTS=<manifest>): the persisted-documents manifest that
- * codegen writes (`"sha256:<hex>": "<document>"`). Only these operations run, sent by hash
- * (`documentId` or APQ's `extensions.persistedQuery.sha256Hash`) or as the exact document text.
+ * The trusted-documents list (TRUSTED_DOCUMENTS=<manifest>): Apollo's persisted-query manifest, whose
+ * bodies are the documents exactly as Apollo Client sends them (`__typename` included) and whose ids
+ * are their sha256. Only these operations run, sent by hash (`documentId` or APQ's
+ * `extensions.persistedQuery.sha256Hash`) or as the exact document text.
  */
 export class TrustedDocuments {
   private constructor(private readonly byHash: Map<string, string>) {}
@@ -29,13 +37,19 @@ export class TrustedDocuments {
     } catch (error) {
       throw new ConfigError('TRUSTED_DOCUMENTS', `must name a readable JSON manifest (${(error as Error).message})`);
     }
-    if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
-      throw new ConfigError('TRUSTED_DOCUMENTS', 'must be a JSON object of hash → document');
+    if (!isPersistedQueryManifest(manifest)) {
+      throw new ConfigError(
+        'TRUSTED_DOCUMENTS',
+        'must be an Apollo persisted-query manifest (client/generated/persisted-query-manifest.json, written by npm run codegen)',
+      );
     }
     const byHash = new Map<string, string>();
-    for (const [key, document] of Object.entries(manifest)) {
-      if (typeof document !== 'string') throw new ConfigError('TRUSTED_DOCUMENTS', `entry ${key} is not a document string`);
-      byHash.set(sha256(document), document);
+    for (const operation of manifest.operations) {
+      // One hash for one text: an id that is not the body's sha256 would never match what clients send.
+      if (operation.id !== sha256(operation.body)) {
+        throw new ConfigError('TRUSTED_DOCUMENTS', `operation ${operation.name}: its id is not the sha256 of its body`);
+      }
+      byHash.set(operation.id, operation.body);
     }
     return new TrustedDocuments(byHash);
   }
@@ -63,4 +77,16 @@ function requestedHash(source: OperationSource): string | undefined {
   const extensions = source.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined;
   const apq = extensions?.persistedQuery?.sha256Hash;
   return typeof apq === 'string' ? apq.replace(/^sha256:/, '').toLowerCase() : undefined;
+}
+
+function isPersistedQueryManifest(value: unknown): value is PersistedQueryManifest {
+  const manifest = value as Partial<PersistedQueryManifest> | null;
+  return (
+    typeof manifest === 'object' &&
+    manifest !== null &&
+    manifest.format === 'apollo-persisted-query-manifest' &&
+    manifest.version === 1 &&
+    Array.isArray(manifest.operations) &&
+    manifest.operations.every((op) => typeof op?.id === 'string' && typeof op.body === 'string' && typeof op.name === 'string')
+  );
 }

@@ -3,12 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { promtoolAvailable as isPromtoolAvailable } from '../helpers/binaries.js';
 import { ROOT } from '../helpers/process.js';
 import { createStorage, errorCodes, loginAdmin, register, skipSuite, testDb, TestServer, type Session } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
-const promtoolAvailable = spawnSync('promtool', ['--version']).status === 0;
+const promtoolAvailable = skipSuite() ? false : isPromtoolAvailable();
 
 const SYSTEM_STATUS = /* GraphQL */ `
   query SystemStatus {

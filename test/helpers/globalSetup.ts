@@ -12,11 +12,19 @@ declare module 'vitest' {
 }
 
 /**
- * Builds dist/ once per run, so tests that spawn `node dist/src/main.js` run this code; then
+ * Builds dist/ (and the local GraphiQL page, dist/ide) once per run, so tests that spawn
+ * `node dist/src/main.js` run this code; then
  * checks PostgreSQL. With CI=true the PostgreSQL leg must run: an unreachable server fails the run.
  */
 export default async function setup(project: TestProject): Promise<void> {
   execFileSync(process.execPath, [`${ROOT}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  // The local GraphiQL page a development server serves (npm run ide:build).
+  // NODE_ENV as a user's shell has it (vitest sets "test", which would bundle React's development build).
+  execFileSync(process.execPath, [`${ROOT}/node_modules/vite/bin/vite.js`, 'build', 'client/ide', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import WebSocket from 'ws';
 import { expect } from 'vitest';
-import type { GqlResponse, TestServer } from './server.js';
+import { GRAPHQL_CLIENT_ACCEPT, type GqlResponse, type TestServer } from './server.js';
 
 export interface RawResponse {
   status: number;
@@ -40,9 +40,9 @@ export function rawRequest(
   });
 }
 
-/** POSTs a GraphQL body as JSON, with extra headers (X-Forwarded-For, Authorization…). */
+/** POSTs a GraphQL body as JSON, with extra headers (X-Forwarded-For, Authorization…), accepting what Apollo Client 4 accepts. */
 export function postJson(server: TestServer, body: unknown, headers: Record<string, string> = {}): Promise<RawResponse> {
-  return rawRequest(server, { headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return rawRequest(server, { headers: { 'content-type': 'application/json', accept: GRAPHQL_CLIENT_ACCEPT, ...headers }, body: JSON.stringify(body) });
 }
 
 /** Nothing internal reaches the client: no stack, no source paths, no exception details. */

@@ -72,6 +72,12 @@ export interface GqlOptions {
   headers?: Record<string, string>;
 }
 
+/**
+ * The Accept header Apollo Client 4 sends. With it, request errors (parse, validation, variables)
+ * answer 4xx; a client accepting only application/json gets 200 for them (GraphQL over HTTP).
+ */
+export const GRAPHQL_CLIENT_ACCEPT = 'application/graphql-response+json,application/json;q=0.9';
+
 /** One GraphQL request over real HTTP (POST, JSON) to the server at `url`. */
 export async function gqlAt<T = Record<string, unknown>>(
   url: string,
@@ -83,6 +89,7 @@ export async function gqlAt<T = Record<string, unknown>>(
     method: 'POST',
     headers: {
       'content-type': 'application/json',
+      accept: GRAPHQL_CLIENT_ACCEPT,
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
       ...options.headers,
     },
