@@ -40,7 +40,7 @@ export interface OpenDatabaseOptions {
   poolSize?: number;
   /** PostgreSQL: connection timeout. SQLite: how long to wait for a lock (busy_timeout). Default 5000. */
   connectTimeoutMs?: number;
-  /** PostgreSQL statement_timeout (default: none). SQLite has no equivalent. */
+  /** PostgreSQL statement_timeout (default: none); on SQLite, the longest `longRead` (default 15 s). */
   statementTimeoutMs?: number;
   /** Apply pending migrations before opening. */
   migrate?: boolean;
@@ -73,6 +73,8 @@ export function sqliteFileFromUrl(url: string): string {
 export const SQLITE_TIMESTAMP_FORMAT = 'iso8601' as const;
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** Longest long read (see `longRead`) when no statement timeout is configured. */
+const DEFAULT_READ_TIMEOUT_MS = 15_000;
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const provider = providerOf(opts.databaseUrl);
@@ -107,7 +109,13 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   });
   await client.$connect();
   const prisma = client as unknown as PrismaClient;
-  const reader = sqliteFile ? new SqliteReader(sqliteFile, opts.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS) : undefined;
+  const reader = sqliteFile
+    ? new SqliteReader({
+        file: sqliteFile,
+        busyTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+        statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
+      })
+    : undefined;
 
   return {
     prisma,
