@@ -47,6 +47,7 @@ export type CreateExportInput = {
 
 export type CreateReportInput = {
   body?: string | null | undefined;
+  /** Free-form JSON: at most 32 levels deep, 5,000 keys and items in all, 64 KiB serialised. */
   data?: unknown;
   status?: ReportStatus | null | undefined;
   tags?: Array<string> | null | undefined;
@@ -111,7 +112,10 @@ export type ReportFilter = {
   authorId?: string | number | null | undefined;
   createdAfter?: string | null | undefined;
   createdBefore?: string | null | undefined;
-  /** Case-insensitive match in title or body. */
+  /**
+   * Words that must each occur in the title or body, case-insensitively, every character literal
+   * (`%` and `_` are no wildcards). At most 8 words and 100 characters.
+   */
   search?: string | null | undefined;
   status?: ReportStatus | null | undefined;
   tag?: string | null | undefined;
@@ -151,6 +155,7 @@ export type UpdateMeInput = {
 /** Only the fields given change. */
 export type UpdateReportInput = {
   body?: string | null | undefined;
+  /** Free-form JSON: at most 32 levels deep, 5,000 keys and items in all, 64 KiB serialised. */
   data?: unknown;
   status?: ReportStatus | null | undefined;
   tags?: Array<string> | null | undefined;

@@ -39,7 +39,7 @@ export interface OpenDatabaseOptions {
   poolSize?: number;
   /** PostgreSQL: connection timeout. SQLite: how long to wait for a lock (busy_timeout). Default 5000. */
   connectTimeoutMs?: number;
-  /** PostgreSQL statement_timeout, and the client-side wait for any answer (default 15000). SQLite has no equivalent. */
+  /** PostgreSQL statement_timeout and the client-side wait for any answer; on SQLite, the longest `longRead` (default 15000). */
   statementTimeoutMs?: number;
 }
 
@@ -70,6 +70,7 @@ export function sqliteFileFromUrl(url: string): string {
 export const SQLITE_TIMESTAMP_FORMAT = 'iso8601' as const;
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** The longest statement (PostgreSQL) or search read (SQLite) when DB_STATEMENT_TIMEOUT_MS is unset. */
 const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
 /** The client gives up this long after the server should have cancelled the statement itself. */
 const QUERY_TIMEOUT_MARGIN_MS = 500;
@@ -103,7 +104,13 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   });
   await client.$connect();
   const prisma = client as unknown as PrismaClient;
-  const reader = sqliteFile ? new SqliteReader(sqliteFile, opts.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS) : undefined;
+  const reader = sqliteFile
+    ? new SqliteReader({
+        file: sqliteFile,
+        busyTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+        statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+      })
+    : undefined;
 
   return {
     prisma,

@@ -35,47 +35,93 @@ function sqliteArg(value: unknown): unknown {
 interface Pending {
   resolve: (rows: unknown[]) => void;
   reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface SqliteReaderOptions {
+  file: string;
+  /** How long to wait for a lock. */
+  busyTimeoutMs: number;
+  /**
+   * How long a statement may take, waiting included. SQLite has no statement timeout and
+   * better-sqlite3 cannot interrupt one, so past it the worker is ended and a fresh one started.
+   */
+  statementTimeoutMs: number;
 }
 
 export class SqliteReader {
-  private readonly worker: Worker;
+  private worker!: Worker;
   private readonly pending = new Map<number, Pending>();
   private next = 0;
-  private stopped: Error | undefined;
+  private closed = false;
+  /** The worker died on its own (it should not): the next query starts a fresh one. */
+  private broken = false;
+  private readonly driver = createRequire(import.meta.url).resolve('better-sqlite3');
 
-  constructor(file: string, busyTimeoutMs: number) {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, busyTimeoutMs } });
-    this.worker.unref(); // an idle reader never keeps the process alive; a busy one does (query)
-    this.worker.on('message', (message: { id: number; rows?: unknown[]; error?: string }) => {
-      const waiting = this.pending.get(message.id);
-      this.pending.delete(message.id);
-      if (this.pending.size === 0) this.worker.unref();
-      if (message.error !== undefined) waiting?.reject(new Error(message.error));
-      else waiting?.resolve(message.rows ?? []);
-    });
-    this.worker.on('error', (error) => this.failAll(error));
-    this.worker.on('exit', () => this.failAll(new Error('the SQLite reader stopped')));
+  constructor(private readonly options: SqliteReaderOptions) {
+    this.start();
   }
 
   /** One read-only statement with `?` parameters; Dates are passed in the stored text format. */
   query<T>(sql: string, args: readonly unknown[]): Promise<T[]> {
-    if (this.stopped) return Promise.reject(this.stopped);
+    if (this.closed) return Promise.reject(new Error('the SQLite reader is closed'));
+    if (this.broken) this.start();
     const id = this.next++;
     return new Promise<T[]>((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
-      this.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
+      const timer = setTimeout(() => this.restart(new Error(`statement timeout: no answer within ${this.options.statementTimeoutMs} ms`)), this.options.statementTimeoutMs);
+      this.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject, timer });
       this.worker.postMessage({ id, sql, args: args.map(sqliteArg) });
     });
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.failAll(new Error('the SQLite reader is closed'));
     await this.worker.terminate();
   }
 
+  private start(): void {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { file: this.options.file, driver: this.driver, busyTimeoutMs: this.options.busyTimeoutMs },
+    });
+    worker.unref(); // an idle reader never keeps the process alive; a busy one does (query)
+    worker.on('message', (message: { id: number; rows?: unknown[]; error?: string }) => {
+      const waiting = this.pending.get(message.id);
+      if (!waiting) return;
+      this.pending.delete(message.id);
+      clearTimeout(waiting.timer);
+      if (this.pending.size === 0) worker.unref();
+      if (message.error !== undefined) waiting.reject(new Error(message.error));
+      else waiting.resolve(message.rows ?? []);
+    });
+    // A worker that dies on its own fails what it held and is replaced on the next query (not at
+    // once: one that cannot even start would otherwise be restarted in a loop).
+    const died = (error: Error) => {
+      if (worker !== this.worker || this.closed) return;
+      this.broken = true;
+      this.failAll(error);
+    };
+    worker.on('error', died);
+    worker.on('exit', () => died(new Error('the SQLite reader stopped')));
+    this.worker = worker;
+    this.broken = false;
+  }
+
+  /** Ends the current worker (and the statement it runs), fails every waiting query, starts afresh. */
+  private restart(error: Error): void {
+    const old = this.worker;
+    this.failAll(error);
+    if (!this.closed) this.start();
+    void old.terminate();
+  }
+
   private failAll(error: Error): void {
-    this.stopped ??= error;
-    for (const waiting of this.pending.values()) waiting.reject(error);
+    for (const waiting of this.pending.values()) {
+      clearTimeout(waiting.timer);
+      waiting.reject(error);
+    }
     this.pending.clear();
   }
 }

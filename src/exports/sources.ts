@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.js';
 import { NEWEST_FIRST, afterCursor, type Cursor } from '../kernel/pagination.js';
-import { reportCondition, reportIdsSql, type ReportFilter } from '../reports/filter.js';
+import { reportCondition, reportIdsSql, runReportSql, type ReportFilter } from '../reports/filter.js';
 import { readData, UnreadableData } from '../reports/validation.js';
 import type { ExportRow } from './formats.js';
 
@@ -66,7 +66,7 @@ export function reportsSource(db: Database, scope: ReportsScope): RowSource {
       let cursor: Cursor | undefined;
       for (;;) {
         const page = reportIdsSql(reportCondition(scope.filter, scope.author, db.provider, cursor), db.provider, BATCH_SIZE);
-        const found = await db.longRead<{ id: string; createdAt: Date | string }>(page.sql, page.args);
+        const found = await runReportSql<{ id: string; createdAt: Date | string }>(db, page);
         const rows = await rowsOf(found.map((row) => row.id));
         if (rows.length > 0) {
           yield rows.map((r) => ({

@@ -156,6 +156,7 @@ export type CreateExportInput = {
 
 export type CreateReportInput = {
   body?: InputMaybe<Scalars['String']['input']>;
+  /** Free-form JSON: at most 32 levels deep, 5,000 keys and items in all, 64 KiB serialised. */
   data?: InputMaybe<Scalars['JSON']['input']>;
   status?: InputMaybe<ReportStatus>;
   tags?: InputMaybe<Array<Scalars['String']['input']>>;
@@ -596,7 +597,10 @@ export type ReportFilter = {
   authorId?: InputMaybe<Scalars['ID']['input']>;
   createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
   createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
-  /** Case-insensitive match in title or body. */
+  /**
+   * Words that must each occur in the title or body, case-insensitively, every character literal
+   * (`%` and `_` are no wildcards). At most 8 words and 100 characters.
+   */
   search?: InputMaybe<Scalars['String']['input']>;
   status?: InputMaybe<ReportStatus>;
   tag?: InputMaybe<Scalars['String']['input']>;
@@ -697,6 +701,7 @@ export type UpdateMeInput = {
 /** Only the fields given change. */
 export type UpdateReportInput = {
   body?: InputMaybe<Scalars['String']['input']>;
+  /** Free-form JSON: at most 32 levels deep, 5,000 keys and items in all, 64 KiB serialised. */
   data?: InputMaybe<Scalars['JSON']['input']>;
   status?: InputMaybe<ReportStatus>;
   tags?: InputMaybe<Array<Scalars['String']['input']>>;

@@ -1,4 +1,4 @@
-import { sqlParam, type Provider } from '../db/database.js';
+import { sqlParam, type Database, type Provider } from '../db/database.js';
 import { badInput } from '../errors.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
 import type { Cursor } from '../kernel/pagination.js';
@@ -38,10 +38,12 @@ export function searchWords(term: string | null | undefined): string[] {
   return words;
 }
 
-/** A WHERE condition over `"Report" r` with its positional arguments, in the provider's dialect. */
+/** A WHERE condition over `"Report" r` (or a statement) with its positional arguments, in the provider's dialect. */
 export interface SqlCondition {
   sql: string;
   args: unknown[];
+  /** Whether it searches: then its cost is the caller's to drive up (see runReportSql). */
+  searches: boolean;
 }
 
 /** Collects arguments and hands out their placeholders ($n or ?). */
@@ -117,7 +119,7 @@ export function reportCondition(
   }
   // Cheap conditions first: SQLite checks them in order, so `instr` runs on the fewest rows.
   addSearch(where, words);
-  return { sql: where.parts.length > 0 ? where.parts.join(' AND ') : '1 = 1', args: where.args };
+  return { sql: where.parts.length > 0 ? where.parts.join(' AND ') : '1 = 1', args: where.args, searches: words.length > 0 };
 }
 
 /** Ids (with their creation time, for keyset pagination) of one newest-first page of matching reports. */
@@ -125,9 +127,18 @@ export function reportIdsSql(condition: SqlCondition, provider: Provider, limit:
   return {
     sql: `SELECT r."id" AS "id", r."createdAt" AS "createdAt" FROM "Report" r WHERE ${condition.sql} ORDER BY r."createdAt" DESC, r."id" DESC LIMIT ${sqlParam(provider, condition.args.length + 1)}`,
     args: [...condition.args, limit],
+    searches: condition.searches,
   };
 }
 
 export function reportCountSql(condition: SqlCondition): SqlCondition {
-  return { sql: `SELECT COUNT(*) AS "n" FROM "Report" r WHERE ${condition.sql}`, args: condition.args };
+  return { sql: `SELECT COUNT(*) AS "n" FROM "Report" r WHERE ${condition.sql}`, args: condition.args, searches: condition.searches };
+}
+
+/**
+ * Runs a statement from above. A search goes through `longRead` (on SQLite a worker thread, so it
+ * cannot stall other requests); anything else uses indexes and stays on the ordinary connection.
+ */
+export function runReportSql<T>(db: Database, statement: SqlCondition): Promise<T[]> {
+  return statement.searches ? db.longRead<T>(statement.sql, statement.args) : db.prisma.$queryRawUnsafe<T[]>(statement.sql, ...statement.args);
 }

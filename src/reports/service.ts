@@ -4,7 +4,7 @@ import { forbidden, notFound } from '../errors.js';
 import type { Report } from '../generated/prisma-sqlite/client.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
 import { NEWEST_FIRST, decodeCursor, pageSize, toConnection, type Connection } from '../kernel/pagination.js';
-import { readableAuthor, reportCondition, reportCountSql, reportIdsSql, type ReportFilter } from './filter.js';
+import { readableAuthor, reportCondition, reportCountSql, reportIdsSql, runReportSql, type ReportFilter } from './filter.js';
 import { searchTextOf, serializeData, validateBody, validateTags, validateTitle } from './validation.js';
 
 export interface ReportInput {
@@ -40,8 +40,8 @@ export class ReportsService {
     const page = reportIdsSql(reportCondition(filter, author, provider, cursor), provider, size + 1);
     const count = reportCountSql(reportCondition(filter, author, provider));
     const [ids, counted] = await Promise.all([
-      this.db.longRead<{ id: string }>(page.sql, page.args),
-      this.db.longRead<{ n: number | bigint }>(count.sql, count.args),
+      runReportSql<{ id: string }>(this.db, page),
+      runReportSql<{ n: number | bigint }>(this.db, count),
     ]);
     const rows = await this.prisma.report.findMany({ where: { id: { in: ids.map((row) => row.id) } }, orderBy: NEWEST_FIRST });
     return toConnection(rows, size, Number(counted[0]?.n ?? 0));
