@@ -35,11 +35,6 @@ async function createReport(server: GqlServer, session: Session, input: Record<s
   return res.body.data.createReport.id;
 }
 
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 describe.skipIf(skipSuite())('security round 2 (production mode)', () => {
   describe('search: literal, bounded, full-text, and harmless to others', () => {
     let running: { server: BuiltServer; storage: TestStorage };
@@ -110,46 +105,6 @@ describe.skipIf(skipSuite())('security round 2 (production mode)', () => {
       expect(exported.body.errors?.[0]?.extensions?.['field']).toBe('filter.search');
       expect(await found('_'.repeat(100))).toEqual([]); // at the bound: accepted
     });
-
-    it('keeps /health and me under 50 ms p99 for others while one user runs the worst search', async () => {
-      // Long bodies of one repeated character, with the match at the very end: every trigram of the
-      // term is present, and the literal check must walk each body to its end. One report per page:
-      // the cost measured is the search over all of them (totalCount), not loading a page.
-      const attacker = await register(server);
-      const body = `${'a'.repeat(99_990)}ba`;
-      for (let i = 0; i < 30; i++) await createReport(server, attacker, { title: `worst ${i}`, body });
-      const worstTerm = `${'a'.repeat(98)}ba`;
-      const victim = await register(server);
-
-      let attacking = true;
-      let searches = 0;
-      const attack = (async () => {
-        while (attacking) {
-          const res = await server.gql<{ reports: { totalCount: number } }>(SEARCH, { filter: { search: worstTerm }, first: 1 }, { token: attacker.accessToken });
-          expect(res.body.data?.reports.totalCount).toBe(30);
-          searches++;
-        }
-      })();
-      const health: number[] = [];
-      const me: number[] = [];
-      try {
-        // The first 20 rounds warm the victim's paths (JIT, token cache) and are not counted.
-        for (let i = -20; i < 300; i++) {
-          let started = performance.now();
-          expect((await fetch(`${server.url}/health`)).status).toBe(200);
-          if (i >= 0) health.push(performance.now() - started);
-          started = performance.now();
-          expect((await server.gql(ME, undefined, { token: victim.accessToken })).body.data).toBeTruthy();
-          if (i >= 0) me.push(performance.now() - started);
-        }
-      } finally {
-        attacking = false;
-        await attack;
-      }
-      expect(searches).toBeGreaterThan(0); // the attack ran meanwhile
-      expect(percentile(health, 99)).toBeLessThan(50);
-      expect(percentile(me, 99)).toBeLessThan(50);
-    }, 120_000);
   });
 
   describe('CSV exports: quoting and formula neutralisation for every piece a spreadsheet splits out', () => {
