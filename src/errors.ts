@@ -44,6 +44,25 @@ export class AppError extends GraphQLError {
   }
 }
 
+/**
+ * A refusal by a service's ownership rule (someone else's report or export), outside the SDL's
+ * policies. The API reports it as the same denied security event as a policy refusal
+ * (src/graphql/plugins.ts); its message is the one a missing resource gets, so nothing leaks.
+ */
+export class OwnershipDenied extends AppError {
+  constructor(
+    code: typeof ErrorCode.NOT_FOUND | typeof ErrorCode.FORBIDDEN,
+    message: string,
+    /** What was refused, e.g. `Report:<id>`. */
+    readonly resource: string,
+  ) {
+    super(code, message);
+  }
+}
+
+/** Someone else's resource, answered exactly as a missing one. */
+export const notYours = (what: string, id: string) => new OwnershipDenied(ErrorCode.NOT_FOUND, `${what.toLowerCase()} not found`, `${what}:${id}`);
+
 export const unauthenticated = (message = 'authentication required') => new AppError(ErrorCode.UNAUTHENTICATED, message);
 export const forbidden = (message = 'not allowed') => new AppError(ErrorCode.FORBIDDEN, message);
 export const notFound = (what = 'resource') => new AppError(ErrorCode.NOT_FOUND, `${what} not found`);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../observability/auditLog.js';
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
-import { badInput, forbidden, notFound } from '../errors.js';
+import { badInput, forbidden, notFound, notYours } from '../errors.js';
 import type { Export } from '../generated/prisma-sqlite/client.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
 import type { PubSub } from '../messaging/pubsub.js';
@@ -96,7 +96,8 @@ export class ExportsService {
   /** Someone else's export reads as NOT_FOUND. */
   async get(viewer: Viewer, id: string): Promise<Export> {
     const row = await this.prisma.export.findUnique({ where: { id } });
-    if (!row || row.creatorId !== viewer.id) throw notFound('export');
+    if (!row) throw notFound('export');
+    if (row.creatorId !== viewer.id) throw notYours('Export', id);
     return row;
   }
 

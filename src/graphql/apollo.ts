@@ -13,7 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { GraphQLContext } from './context.js';
 import type { ErrorMasker } from './errorMasking.js';
 import { auditTargets } from './auditTargets.js';
-import { auditMutationsPlugin, operationMetricsPlugin, outageStatusPlugin } from './plugins.js';
+import { auditMutationsPlugin, operationMetricsPlugin, outageStatusPlugin, ownershipDeniedPlugin } from './plugins.js';
 import { graphqlOverHttpStatusPlugin } from './responseStatus.js';
 
 /** A response carries at most this many validation errors: a flood of bad directives yields a few, not thousands. */
@@ -65,6 +65,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
         : ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false }, includeCookies: false }),
       operationMetricsPlugin(),
       auditMutationsPlugin(auditTargets(options.schema)),
+      ownershipDeniedPlugin(),
       outageStatusPlugin(),
       graphqlOverHttpStatusPlugin(),
       ...(options.extraPlugins ?? []),

@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { Kind, type FieldNode, type OperationDefinitionNode } from 'graphql';
 import type { AuditOutcome } from '../observability/auditLog.js';
-import { ErrorCode, OUTAGE_RETRY_AFTER_SECONDS } from '../errors.js';
+import { ErrorCode, OUTAGE_RETRY_AFTER_SECONDS, OwnershipDenied } from '../errors.js';
 import type { GraphQLContext } from './context.js';
 import { errorCodeOf } from './errorMasking.js';
 
@@ -42,6 +42,25 @@ export function operationMetricsPlugin(): ApolloServerPlugin<GraphQLContext> {
           const { metrics } = contextValue.services;
           const seconds = (performance.now() - started) / 1000;
           metrics.recordOperation(metrics.operationLabel(operationName), operation?.operation ?? 'unknown', hasErrors ? 'error' : 'success', seconds);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Ownership refusals made by services (someone else's report or export) are denied security
+ * events, like the policy rules' refusals: audited, counted toward the automatic IP block.
+ */
+export function ownershipDeniedPlugin(): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue: ctx }) {
+          for (const error of errors) {
+            const original = unwrapResolverError(error);
+            if (original instanceof OwnershipDenied) ctx.security.denied(ctx, original.resource, String(original.extensions['code']));
+          }
         },
       };
     },

@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.js';
 import { isRecordNotFound } from '../db/errors.js';
-import { forbidden, notFound } from '../errors.js';
+import { ErrorCode, OwnershipDenied, notFound, notYours } from '../errors.js';
 import type { Report } from '../generated/prisma-sqlite/client.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
 import { NEWEST_FIRST, decodeCursor, pageSize, toConnection, type Connection } from '../kernel/pagination.js';
@@ -51,7 +51,8 @@ export class ReportsService {
   async get(viewer: Viewer, id: string): Promise<Report> {
     const report = await this.prisma.report.findUnique({ where: { id } });
     const author = readableAuthor(viewer);
-    if (!report || (author !== null && report.authorId !== author)) throw notFound('report');
+    if (!report) throw notFound('report');
+    if (author !== null && report.authorId !== author) throw notYours('Report', id);
     return report;
   }
 
@@ -110,7 +111,9 @@ export class ReportsService {
    */
   private async writable(viewer: Viewer, id: string): Promise<Report> {
     const report = await this.get(viewer, id);
-    if (report.authorId !== viewer.id && viewer.role !== 'ADMIN') throw forbidden('only the author or an ADMIN may change this report');
+    if (report.authorId !== viewer.id && viewer.role !== 'ADMIN') {
+      throw new OwnershipDenied(ErrorCode.FORBIDDEN, 'only the author or an ADMIN may change this report', `Report:${id}`);
+    }
     return report;
   }
 }

@@ -95,6 +95,12 @@ describe.skipIf(skipSuite())('reports', () => {
 
     const foreign = await server.gql(GET, { id: other.id }, { token: alice.accessToken });
     expect(errorCodes(foreign.body)).toEqual(['NOT_FOUND']);
+    // Exactly what a missing report answers, yet it is a denied access, audited as a security event.
+    const missing = await server.gql(GET, { id: '00000000-0000-4000-8000-000000000000' }, { token: alice.accessToken });
+    expect(foreign.body.errors?.[0]?.message).toBe(missing.body.errors?.[0]?.message);
+    await server.app.services.audit.flush();
+    const denied = await server.app.services.db.prisma.auditEvent.findMany({ where: { action: 'accessDenied', actorId: alice.user.id } });
+    expect(denied.map((row) => row.targetId)).toEqual([`Report:${other.id}`]);
     const aliceList = await allPages(alice, undefined, 100);
     const aliceIds = aliceList.flatMap((p) => p.edges.map((e) => e.node.author.id));
     expect(new Set(aliceIds)).toEqual(new Set([alice.user.id]));
