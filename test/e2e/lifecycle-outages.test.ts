@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import { openDatabase, type Database } from '../../src/db/database.js';
 import { BuiltServer, operatorEnv } from '../helpers/builtServer.js';
 import { createReportsUntilStopped, postOnce } from '../helpers/load.js';
 import { createStorage, loginAdmin, register, skipSuite, testDb, type TestStorage } from '../helpers/server.js';
+import { freePort, startRedisServer } from '../helpers/redisServer.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -29,15 +28,6 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function openStorage(env: Record<string, string>): Promise<Database> {
   return openDatabase({ databaseUrl: env['DATABASE_URL'], dataDir: env['DATA_DIR']! });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once every acknowledged report has its SUCCESS audit row (the writer may still be catching up). */
@@ -174,17 +164,9 @@ describe.runIf(onPostgres)('two instances on PostgreSQL + Redis (production mode
   });
   afterAll(() => storage?.dispose());
 
-  function startRedis(port: number): ChildProcess {
-    return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  }
-
   it('with Redis killed, a logout on one instance is refused on the other within about a second', async () => {
     const port = await freePort();
-    const redis = startRedis(port);
-    await eventually(
-      () => new Promise<boolean>((resolve) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).on('error', () => resolve(false))),
-      Boolean,
-    );
+    const redis = await startRedisServer(port);
     const shared = { JWT_SECRET: randomBytes(32).toString('hex'), REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: `bastion-test-${randomBytes(4).toString('hex')}:` };
     const a = await BuiltServer.start(operatorEnv(storage, 'production', shared));
     const b = await BuiltServer.start(operatorEnv(storage, 'production', shared));

@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createStorage,
@@ -13,6 +11,7 @@ import {
   TestServer,
   type TestStorage,
 } from '../helpers/server.js';
+import { freePort, startRedisServer } from '../helpers/redisServer.js';
 import { eventually } from '../helpers/wait.js';
 
 /*
@@ -21,15 +20,6 @@ import { eventually } from '../helpers/wait.js';
  */
 const onPostgres = testDb() === 'postgres' && !skipSuite();
 const SHARED_SECRET = randomBytes(32).toString('hex');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Waits until `check` answers true. */
 const until = (check: () => Promise<boolean>, ms?: number) => eventually(check, Boolean, ms);
@@ -134,14 +124,9 @@ describe.runIf(onPostgres)('resilience: losing Redis', () => {
   });
   afterAll(() => storage?.dispose());
 
-  function startRedis(port: number): ChildProcess {
-    return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  }
-
   it('keeps serving without Redis, reports degraded, raises an alert, and recovers', async () => {
     const port = await freePort();
-    let redis = startRedis(port);
-    await until(async () => new Promise((resolve) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).on('error', () => resolve(false))));
+    let redis = await startRedisServer(port);
     const server = await TestServer.start({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: `bastion-test-${randomBytes(4).toString('hex')}:`, RATE_LIMIT_PER_MINUTE: '1000' }, storage);
     try {
       const user = await register(server);
@@ -161,7 +146,7 @@ describe.runIf(onPostgres)('resilience: losing Redis', () => {
         return alerts.length === 1;
       });
 
-      redis = startRedis(port);
+      redis = await startRedisServer(port);
       await until(async () => (await readiness(server)).body['redis'] === 'ok', 15_000);
       expect((await readiness(server)).body).toMatchObject({ status: 'ok' });
       await until(async () => (await server.app.services.db.prisma.alert.count({ where: { kind: 'REDIS_DOWN', status: 'RESOLVED' } })) === 1);

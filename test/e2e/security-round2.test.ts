@@ -14,7 +14,6 @@ const DELETE_REPORT = `mutation($id: ID!) { deleteReport(id: $id) }`;
 const SEARCH = `query($filter: ReportFilter, $first: Int) { reports(first: $first, filter: $filter) { totalCount edges { node { id } } } }`;
 const CREATE_EXPORT = `mutation($input: CreateExportInput!) { createExport(input: $input) { id } }`;
 const EXPORT = `query($id: ID!) { export(id: $id) { status downloadUrl } }`;
-const ME = `{ me { id } }`;
 
 /** A production-mode built server on a database of its own. */
 async function startProduction(env: Record<string, string> = {}): Promise<{ server: BuiltServer; storage: TestStorage }> {
