@@ -17,7 +17,7 @@ export const AUTH_EVENTS = [
   { event: 'token', result: 'invalid' },
 ] as const;
 /** Limits outside the SDL: the per-key HTTP budget and the login-failure lockout. */
-export const BUILT_IN_RATE_LIMITS = ['http', 'loginFailures'] as const;
+export const BUILT_IN_RATE_LIMITS = ['http', 'ws', 'loginFailures', 'loginFailuresPerAccount'] as const;
 
 /** Distinct client-chosen operation names kept as label values; the rest are counted as "other". */
 const MAX_OPERATION_NAMES = 100;
