@@ -16,7 +16,7 @@ export const AUTH_EVENTS = [
   { event: 'refresh', result: 'replay' },
   { event: 'token', result: 'invalid' },
 ] as const;
-/** Limits outside the SDL: the per-key HTTP budget and the login-failure lockout. */
+/** Limits outside the SDL: the per-key request budget (HTTP, WebSocket) and the login-failure lockouts. */
 export const BUILT_IN_RATE_LIMITS = ['http', 'ws', 'loginFailures', 'loginFailuresPerAccount'] as const;
 
 /** Distinct client-chosen operation names kept as label values; the rest are counted as "other". */
