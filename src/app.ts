@@ -145,7 +145,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   // Like Apollo Sandbox, the local IDE is for development only.
   if (!config.production) registerLocalIde(fastify);
   const maskError = createErrorMasker(logger, config.env, () => metrics.databaseUnavailable.inc());
-  const apollo = createApollo({ schema, config, logger, validationRules, maskError, fastify });
+  const apollo = createApollo({ schema, config, logger, validationRules: admission.validationRules, parseOptions: admission.parseOptions, maskError, fastify });
   await apollo.start();
   registerGraphQLRoute(fastify, apollo, admission, services.trustedDocuments);
   const websocket = attachWebSocket({ server: fastify.server, schema, config, admission, metrics, maskError });

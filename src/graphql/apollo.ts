@@ -26,7 +26,9 @@ export interface ApolloOptions {
   schema: GraphQLSchema;
   config: Config;
   logger: Logger;
+  /** The admission pipeline's step 4 rules (src/graphql/admission.ts), the same for every transport. */
   validationRules: ValidationRule[];
+  parseOptions: { maxTokens: number };
   /** The one error masker, shared with the WebSocket transport. */
   maskError: ErrorMasker;
   fastify: FastifyInstance;
@@ -45,7 +47,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
     formatError: options.maskError,
     validationRules: options.validationRules,
     validationOptions: VALIDATION_OPTIONS,
-    parseOptions: { maxTokens: config.maxTokens },
+    parseOptions: options.parseOptions,
     csrfPrevention: true,
     // Automatic persisted queries in development; with trusted documents only the manifest runs.
     persistedQueries: config.trustedDocuments ? false : undefined,
