@@ -125,6 +125,8 @@ async function startBastion(dataDir: string, extraEnv: Record<string, string> = 
       // Everything stays on; the limits are only raised so that the load itself is not refused.
       RATE_LIMIT_PER_MINUTE: '10000000',
       RATE_LIMITS: 'Mutation.createReport=100000000/60,Mutation.login=100000000/60,Mutation.register=100000/3600,Mutation.createExport=1000/3600',
+      // The fan-out's subscribers all come from this one address.
+      WS_MAX_CONNECTIONS_PER_IP: '100000',
       ...extraEnv,
     },
     port,
