@@ -316,7 +316,7 @@ async function redisOutageCost(): Promise<void> {
       { stack: 'Bastion, Redis down (auth cache 1 s)', url: down.server.url, pid: down.server.child.pid!, headers: { authorization: `Bearer ${down.token}` } },
     ], ME_QUERY);
     const [withRedis, withoutRedis] = [...results.values()] as [LoadResult, LoadResult];
-    ratios.push(`Bastion \`Me\` with Redis down / with Redis up: ${ratio(withoutRedis, withRedis)}× (the cost of 1 s revocation without Redis)`);
+    ratios.push(`Bastion \`Me\` with Redis down / with Redis up: ${ratio(withoutRedis, withRedis)}× (a Redis outage: in-process fallbacks and the 1 s revocation cache)`);
   } finally {
     await up.server.stop();
     await down.server.stop();
