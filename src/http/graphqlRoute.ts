@@ -30,15 +30,16 @@ export function registerGraphQLRoute(app: FastifyInstance, apollo: ApolloServer<
     method: ['GET', 'POST'],
     url: '/graphql',
     preHandler: async (request, reply) => {
+      const info = requestInfoOf(request);
       try {
-        const viewer = admission.authenticate(request.headers.authorization, requestInfoOf(request));
+        const viewer = admission.authenticate(request.headers.authorization, info);
         request.viewer = viewer instanceof Promise ? await viewer : viewer; // no await for a cached answer
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         reply.header('www-authenticate', 'Bearer error="invalid_token"');
         return sendError(reply, statusOf(error), error.extensions['code'] as never, error.message);
       }
-      if (answerBudget(reply, await admission.budget.spend(requestInfoOf(request), request.viewer, 'http'))) return reply;
+      if (answerBudget(reply, await admission.budget.spend(info, request.viewer, 'http'))) return reply;
       return trustedDocuments ? enforceTrustedDocuments(trustedDocuments, request, reply) : undefined;
     },
     onSend: (request, reply, payload, done) => {
