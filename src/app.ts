@@ -145,9 +145,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   // Like Apollo Sandbox, the local IDE is for development only.
   if (!config.production) registerLocalIde(fastify);
   const maskError = createErrorMasker(logger, config.env, () => metrics.databaseUnavailable.inc());
-  const apollo = createApollo({ schema, config, logger, validationRules: admission.validationRules, parseOptions: admission.parseOptions, maskError, fastify });
+  const apollo = createApollo({ schema, config, logger, validationRules: admission.validationRules, parseOptions: admission.parseOptions, maskError, fastify, extraPlugins: [admission.refusedDocuments.plugin()] });
   await apollo.start();
-  registerGraphQLRoute(fastify, apollo, admission, services.trustedDocuments);
+  registerGraphQLRoute(fastify, apollo, admission, services.trustedDocuments, metrics);
   const websocket = attachWebSocket({ server: fastify.server, schema, config, admission, metrics, maskError });
 
   await fastify.listen({ port: config.port, host: config.host });

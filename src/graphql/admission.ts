@@ -18,6 +18,7 @@ import type { OperationSource } from '../security/trustedDocuments.js';
 import type { Services } from '../services.js';
 import { VALIDATION_OPTIONS } from './apollo.js';
 import type { GraphQLContext } from './context.js';
+import { RefusedDocuments } from './refusedDocuments.js';
 import type { RequestInfo, Viewer } from '../kernel/requestIdentity.js';
 import { Loaders } from '../kernel/loaders.js';
 
@@ -45,6 +46,8 @@ export interface PreparedOperation {
  */
 export class Admission {
   readonly parseOptions: { maxTokens: number };
+  /** Step 4's refusals, remembered so that a repeat costs a look-up (HTTP; Apollo records them). */
+  readonly refusedDocuments = new RefusedDocuments();
 
   constructor(
     private readonly services: Services,

@@ -13,6 +13,16 @@ const DOCUMENT_ERROR_CODES = new Set<unknown>([ErrorCode.GRAPHQL_PARSE_FAILED, E
  * from a proxy's error page by its body, so parse, validation and variable-coercion failures
  * SHOULD answer 200 there. `application/graphql-response+json` keeps Apollo's 4xx.
  */
+export function documentErrorStatus(accept: string | undefined): 200 | 400 {
+  return responseMediaType(accept) === 'application/json' ? 200 : 400;
+}
+
+/** The media type Apollo answers with (null: the client accepts neither, Apollo answers 406). */
+export function responseMediaType(accept: string | undefined): string | null {
+  return accept ? (new Negotiator({ headers: { accept } }).mediaType(MEDIA_TYPES) ?? null) : MEDIA_TYPES[0]!;
+}
+
+/** Applies documentErrorStatus to Apollo's answers. */
 export function graphqlOverHttpStatusPlugin(): ApolloServerPlugin {
   return {
     async requestDidStart() {
@@ -20,9 +30,7 @@ export function graphqlOverHttpStatusPlugin(): ApolloServerPlugin {
         async willSendResponse({ request, response, errors }) {
           if (response.body.kind !== 'single' || response.body.singleResult.data !== undefined) return;
           if (!errors?.length || !errors.every((error) => DOCUMENT_ERROR_CODES.has(error.extensions?.['code']))) return;
-          const accept = request.http?.headers.get('accept');
-          const mediaType = accept ? new Negotiator({ headers: { accept } }).mediaType(MEDIA_TYPES) : MEDIA_TYPES[0];
-          if (mediaType === 'application/json') response.http.status = 200;
+          if (documentErrorStatus(request.http?.headers.get('accept')) === 200) response.http.status = 200;
         },
       };
     },

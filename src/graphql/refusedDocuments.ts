@@ -1,0 +1,47 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLFormattedError } from 'graphql';
+import type { GraphQLContext } from './context.js';
+
+/** How many refused document texts are remembered; the oldest is forgotten first. */
+const REMEMBERED_REFUSALS = 1_000;
+
+/**
+ * Documents validation refused, by their exact text, with the errors Apollo answered (formatted
+ * and masked, without the request id). Apollo caches only documents that pass validation, so a
+ * refused one would be parsed and validated again, with an Error and its stack trace per finding,
+ * on every repeat: refusing cost five times what serving `Me` costs. The GraphQL route answers a
+ * repeat from here, before Apollo runs. A document is refused for what it is (its text and the
+ * schema), never for who sends it, so one answer fits every sender.
+ */
+export class RefusedDocuments {
+  private readonly byText = new Map<string, readonly GraphQLFormattedError[]>();
+
+  /** The errors a document was refused with, if it was refused lately. */
+  errorsFor(query: string): readonly GraphQLFormattedError[] | undefined {
+    return this.byText.get(query);
+  }
+
+  private remember(query: string, errors: readonly GraphQLFormattedError[]): void {
+    if (this.byText.size >= REMEMBERED_REFUSALS) this.byText.delete(this.byText.keys().next().value!);
+    this.byText.set(query, errors);
+  }
+
+  /** Records what Apollo answered a document that failed validation (the only refusals kept). */
+  plugin(): ApolloServerPlugin<GraphQLContext> {
+    return {
+      requestDidStart: async () => {
+        let refused = false;
+        return {
+          validationDidStart: async () => async (errors) => {
+            refused = Boolean(errors?.length);
+          },
+          willSendResponse: async ({ source, response }) => {
+            if (!refused || source === undefined || response.body.kind !== 'single') return;
+            const errors = response.body.singleResult.errors;
+            if (errors?.length) this.remember(source, errors);
+          },
+        };
+      },
+    };
+  }
+}
