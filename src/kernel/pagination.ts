@@ -53,13 +53,19 @@ export function afterCursor(cursor: Cursor | undefined) {
 
 export const NEWEST_FIRST = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
 
-/** Builds a connection from `size + 1` fetched rows (the extra one tells whether a next page exists). */
-export function toConnection<T extends Cursor>(rows: T[], size: number, totalCount: number): Connection<T> {
+/**
+ * Builds a connection from `size + 1` fetched rows (the extra one tells whether a next page exists).
+ * `totalCount` is undefined when the query did not select it (see kernel/selection.ts): reading it
+ * then is a bug, and fails loudly rather than answering a wrong count.
+ */
+export function toConnection<T extends Cursor>(rows: T[], size: number, totalCount: number | undefined): Connection<T> {
   const page = rows.slice(0, size);
   const edges = page.map((node) => ({ cursor: encodeCursor(node), node }));
-  return {
-    totalCount,
-    pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null },
-    edges,
-  };
+  const pageInfo = { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null };
+  if (totalCount !== undefined) return { totalCount, pageInfo, edges };
+  return Object.defineProperty({ pageInfo, edges } as Connection<T>, 'totalCount', { get: notCounted, enumerable: true });
+}
+
+function notCounted(): never {
+  throw new Error('totalCount was not selected, so it was not counted');
 }

@@ -2,6 +2,7 @@ import { sqlParam, type Database, type Provider } from '../db/database.js';
 import { badInput } from '../errors.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
 import type { Cursor } from '../kernel/pagination.js';
+import type { Report } from '../generated/prisma-sqlite/client.js';
 
 export interface ReportFilter {
   status?: string | null;
@@ -129,6 +130,28 @@ export function reportIdsSql(condition: SqlCondition, provider: Provider, limit:
     args: [...condition.args, limit],
     searches: condition.searches,
   };
+}
+
+/** The columns of a Report row, as Prisma's `Report` type has them. */
+const REPORT_COLUMNS = ['id', 'authorId', 'title', 'body', 'searchText', 'status', 'tagsJson', 'dataJson', 'createdAt', 'updatedAt'];
+
+/** One newest-first page of matching reports, whole rows: one statement instead of ids, then rows by id. */
+export function reportPageSql(condition: SqlCondition, provider: Provider, limit: number): SqlCondition {
+  const columns = REPORT_COLUMNS.map((column) => `r."${column}"`).join(', ');
+  return {
+    sql: `SELECT ${columns} FROM "Report" r WHERE ${condition.sql} ORDER BY r."createdAt" DESC, r."id" DESC LIMIT ${sqlParam(provider, condition.args.length + 1)}`,
+    args: [...condition.args, limit],
+    searches: condition.searches,
+  };
+}
+
+/**
+ * A row of reportPageSql as Prisma types it. Prisma's raw queries already give Dates; SQLite's
+ * long-read worker gives the stored ISO text.
+ */
+export function reportOfRow(row: Report | (Omit<Report, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string })): Report {
+  if (row.createdAt instanceof Date && row.updatedAt instanceof Date) return row as Report;
+  return { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
 }
 
 export function reportCountSql(condition: SqlCondition): SqlCondition {

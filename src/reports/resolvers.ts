@@ -1,10 +1,11 @@
 import type { Resolvers } from '../generated/graphql.js';
+import { selectsField } from '../kernel/selection.js';
 import { viewerOf } from '../kernel/viewer.js';
 import { readData } from './validation.js';
 
 export const reportResolvers: Resolvers = {
   Query: {
-    reports: (_parent, { first, after, filter }, ctx) => ctx.services.reports.list(viewerOf(ctx), first, after, filter),
+    reports: (_parent, { first, after, filter }, ctx, info) => ctx.services.reports.list(viewerOf(ctx), first, after, filter, selectsField(info, 'totalCount')),
     report: (_parent, { id }, ctx) => ctx.services.reports.get(viewerOf(ctx), id),
   },
   Mutation: {

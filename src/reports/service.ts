@@ -3,8 +3,8 @@ import { isRecordNotFound } from '../db/errors.js';
 import { ErrorCode, OwnershipDenied, notFound, notYours } from '../errors.js';
 import type { Report } from '../generated/prisma-sqlite/client.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
-import { NEWEST_FIRST, decodeCursor, pageSize, toConnection, type Connection } from '../kernel/pagination.js';
-import { readableAuthor, reportCondition, reportCountSql, reportIdsSql, runReportSql, type ReportFilter } from './filter.js';
+import { decodeCursor, pageSize, toConnection, type Connection } from '../kernel/pagination.js';
+import { readableAuthor, reportCondition, reportCountSql, reportOfRow, reportPageSql, runReportSql, type ReportFilter } from './filter.js';
 import { searchTextOf, serializeData, validateBody, validateTags, validateTitle } from './validation.js';
 
 export interface ReportInput {
@@ -31,20 +31,25 @@ export class ReportsService {
     return this.db.prisma;
   }
 
-  async list(viewer: Viewer, first: number | null | undefined, after: string | null | undefined, filter: ReportFilter | null | undefined): Promise<Connection<Report>> {
+  /** `withCount`: whether `totalCount` was asked for (counting every match is the costly part of a page). */
+  async list(
+    viewer: Viewer,
+    first: number | null | undefined,
+    after: string | null | undefined,
+    filter: ReportFilter | null | undefined,
+    withCount = true,
+  ): Promise<Connection<Report>> {
     const size = pageSize(first);
     const cursor = decodeCursor(after);
     const { provider } = this.db;
     const author = readableAuthor(viewer);
-    // The filter (full-text search included) picks the ids; the rows are then loaded by id.
-    const page = reportIdsSql(reportCondition(filter, author, provider, cursor), provider, size + 1);
-    const count = reportCountSql(reportCondition(filter, author, provider));
-    const [ids, counted] = await Promise.all([
-      runReportSql<{ id: string }>(this.db, page),
-      runReportSql<{ n: number | bigint }>(this.db, count),
+    // The filter (full-text search included) is defined once, in filter.ts; the page is one statement.
+    const page = reportPageSql(reportCondition(filter, author, provider, cursor), provider, size + 1);
+    const [rows, counted] = await Promise.all([
+      runReportSql<Parameters<typeof reportOfRow>[0]>(this.db, page),
+      withCount ? runReportSql<{ n: number | bigint }>(this.db, reportCountSql(reportCondition(filter, author, provider))) : undefined,
     ]);
-    const rows = await this.prisma.report.findMany({ where: { id: { in: ids.map((row) => row.id) } }, orderBy: NEWEST_FIRST });
-    return toConnection(rows, size, Number(counted[0]?.n ?? 0));
+    return toConnection(rows.map(reportOfRow), size, counted && Number(counted[0]?.n ?? 0));
   }
 
   /** A report the viewer may read; missing and unreadable look the same (NOT_FOUND). */
