@@ -59,6 +59,11 @@ class Conditions {
   }
 }
 
+/** Whether the trigram index can narrow the search for a word (it holds whole trigrams only). */
+function isIndexed(word: string): boolean {
+  return [...word].length >= TRIGRAM;
+}
+
 /** The distinct trigrams of a word, each a quoted FTS5 string (a trigram is one token). */
 function trigramQuery(word: string): string {
   const chars = [...word];
@@ -85,7 +90,7 @@ function addSearch(where: Conditions, words: readonly string[]): void {
     for (const word of words) where.parts.push(`r."searchText" LIKE ${where.param(likeContains(word))}`);
     return;
   }
-  const indexed = words.filter((word) => [...word].length >= TRIGRAM);
+  const indexed = words.filter(isIndexed);
   if (indexed.length > 0) {
     const match = indexed.map(trigramQuery).join(' AND ');
     where.parts.push(`r.rowid IN (SELECT rowid FROM "ReportSearch" WHERE "ReportSearch" MATCH ${where.param(match)})`);
@@ -106,9 +111,14 @@ export function reportCondition(
 ): SqlCondition {
   const words = searchWords(filter?.search);
   const where = new Conditions(provider);
-  if (author !== null) where.parts.push(`r."authorId" = ${where.param(author)}`);
-  if (filter?.authorId) where.parts.push(`r."authorId" = ${where.param(filter.authorId)}`);
-  if (filter?.status) where.parts.push(`r."status" = ${where.param(filter.status)}`);
+  // With the trigram index in play on SQLite, the planner must start from its matches: given an
+  // indexed equality (author, status) it walked that index instead, checking every one of the
+  // author's rows against the matches (30 ms instead of 4 over 100,000 reports). A unary `+` keeps
+  // the condition but takes its index out of the plan.
+  const column = provider === 'sqlite' && words.some(isIndexed) ? (name: string) => `+r."${name}"` : (name: string) => `r."${name}"`;
+  if (author !== null) where.parts.push(`${column('authorId')} = ${where.param(author)}`);
+  if (filter?.authorId) where.parts.push(`${column('authorId')} = ${where.param(filter.authorId)}`);
+  if (filter?.status) where.parts.push(`${column('status')} = ${where.param(filter.status)}`);
   const tag = filter?.tag?.trim().toLowerCase();
   if (tag) where.parts.push(`EXISTS (SELECT 1 FROM "ReportTag" t WHERE t."reportId" = r."id" AND t."tag" = ${where.param(tag)})`);
   if (filter?.createdAfter) where.parts.push(`r."createdAt" >= ${where.param(new Date(filter.createdAfter))}`);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportCondition, reportPageSql } from '../../src/reports/filter.js';
 import { errorCodes, loginAdmin, register, skipSuite, TestServer, userWithRole, type Session } from '../helpers/server.js';
 
 const FIELDS = 'id title body status tags data createdAt updatedAt author { id username }';
@@ -264,5 +265,17 @@ describe.skipIf(skipSuite())('reports', () => {
     expect(viaFragment.data.totalCount).toBe(direct.data.totalCount);
     const viaInline = await countsFor('{ reports(first: 1) { ... on ReportConnection { totalCount } edges { node { id } } } }');
     expect(viaInline.data.totalCount).toBe(direct.data.totalCount);
+  });
+
+  it('on SQLite, a search by a USER starts from the trigram index, not from the author index', async () => {
+    const { db } = server.app.services;
+    if (db.provider !== 'sqlite') return; // PostgreSQL's planner weighs the GIN index by its statistics
+    const condition = reportCondition({ search: 'forecast 4242' }, alice.user.id, 'sqlite');
+    const page = reportPageSql(condition, 'sqlite', 21);
+    const plan = await db.prisma.$queryRawUnsafe<Array<{ detail: string }>>(`EXPLAIN QUERY PLAN ${page.sql}`, ...page.args);
+    const steps = plan.map((step) => step.detail).join(' | ');
+    expect(steps).toContain('ReportSearch VIRTUAL TABLE');
+    expect(steps).toMatch(/SEARCH r USING INTEGER PRIMARY KEY/);
+    expect(steps).not.toContain('Report_authorId_createdAt_idx');
   });
 });
