@@ -12,6 +12,7 @@ export interface Exceeded {
 
 /** Distinct (limit, operation) pairs logged; past it, new pairs are counted but not logged. */
 const MAX_LOGGED_PAIRS = 5000;
+const MAX_NAME_LENGTH = 100;
 
 /**
  * Limits in measure mode (LIMITS_MODE, LIMIT_MODES): an operation over one runs, is counted in
@@ -27,6 +28,8 @@ export class MeasuredLimits {
   readonly active: boolean;
   private readonly byDocument = new WeakMap<DocumentNode, Exceeded[]>();
   private readonly logged = new Set<string>();
+  /** Set once MAX_LOGGED_PAIRS pairs were logged: many distinct names must not flood the logs either. */
+  private saturated = false;
 
   constructor(
     readonly modes: Readonly<Record<LimitName, LimitMode>>,
@@ -58,22 +61,17 @@ export class MeasuredLimits {
   /** Counts one operation over `limit`; logs it the first time its subject (operation name, or budget key) is seen over it. */
   report(limit: LimitName, subject: { operation: string } | { key: string }, value: number, max: number): void {
     this.metrics.queryLimitMeasured.inc({ limit });
-    const name = 'operation' in subject ? subject.operation : subject.key;
+    // Client-chosen names are kept and logged at most 100 characters long: 5,000 long names must not fill the memory.
+    const name = ('operation' in subject ? subject.operation : subject.key).slice(0, MAX_NAME_LENGTH);
     const pair = `${limit}\u0000${name}`;
-    if (this.logged.has(pair)) return;
+    if (this.logged.has(pair) || this.saturated) return;
     if (this.logged.size >= MAX_LOGGED_PAIRS) {
-      if (this.logged.size === MAX_LOGGED_PAIRS) {
-        this.logged.add(''); // once: the marker that says the set is full
-        this.logger.warn({ pairs: MAX_LOGGED_PAIRS }, 'measure mode: further operations over a limit are counted but no longer logged');
-      }
+      this.saturated = true;
+      this.logger.warn({ pairs: MAX_LOGGED_PAIRS }, 'measure mode: further operations over a limit are counted but no longer logged');
       return;
     }
     this.logged.add(pair);
-    this.logger.warn({ limit, ...truncated(subject), measured: value, max, mode: 'measure' }, `operation over the ${limit} limit ran (measure mode)`);
+    const named = 'operation' in subject ? { operation: name } : { key: name };
+    this.logger.warn({ limit, ...named, measured: value, max, mode: 'measure' }, `operation over the ${limit} limit ran (measure mode)`);
   }
-}
-
-/** Client-chosen names are logged at most 100 characters long. */
-function truncated(subject: { operation: string } | { key: string }): Record<string, string> {
-  return Object.fromEntries(Object.entries(subject).map(([k, v]) => [k, v.slice(0, 100)]));
 }

@@ -102,3 +102,18 @@ describe('query limits in measure mode', () => {
     expect(logs.find((l) => l['limit'] === 'tokens')).toMatchObject({ operation: 'anonymous', measured: 162, max: LIMITS.maxTokens });
   });
 });
+
+describe('measure-mode logging', () => {
+  it('logs each (limit, operation) once, names cut at 100 characters, and stops logging past 5,000 pairs', async () => {
+    const { measured, logs, counted } = measuring('measure');
+    const long = 'N'.repeat(500);
+    measured.report('cost', { operation: long }, 20, 10);
+    measured.report('cost', { operation: `${long}-other-tail` }, 20, 10);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]!['operation']).toBe('N'.repeat(100));
+    for (let i = 0; i < 6000; i++) measured.report('depth', { operation: `Op${i}` }, 5, 3);
+    expect(logs).toHaveLength(5001);
+    expect(logs[5000]).toEqual({ pairs: 5000 });
+    expect(await counted()).toEqual({ cost: 2, depth: 6000 });
+  });
+});
