@@ -31,6 +31,8 @@ import { ClientGate } from './security/clientGate.js';
 import { RequestBudget } from './security/requestBudget.js';
 import { Admission } from './graphql/admission.js';
 import { createLimiterStore } from './security/limiterStore.js';
+import { MeasuredLimits } from './security/measuredLimits.js';
+import { QueryCosts } from './security/queryCost.js';
 import { queryLimitRules } from './security/queryLimits.js';
 import { rateLimitedCoordinates } from './security/rateLimitDirective.js';
 import { SecurityEvents } from './security/securityEvents.js';
@@ -124,19 +126,28 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
 
   const schema = buildSchema({ typeDefs: loadTypeDefs(config.schemaDir), resolvers, config, limiterStore });
   metrics.declareRateLimits(rateLimitedCoordinates(schema));
-  const validationRules = queryLimitRules({
-    maxDepth: config.maxQueryDepth,
-    maxAliases: config.maxAliases,
-    maxDirectives: config.maxDirectives,
-    maxCost: config.maxCost,
-  });
+  const measuredLimits = new MeasuredLimits(config.limitModes, metrics, logger);
+  const queryCosts = new QueryCosts();
+  const validationRules = queryLimitRules(
+    {
+      maxDepth: config.maxQueryDepth,
+      maxAliases: config.maxAliases,
+      maxDirectives: config.maxDirectives,
+      maxCost: config.maxCost,
+      maxTokens: config.maxTokens,
+    },
+    queryCosts,
+    measuredLimits,
+  );
 
   const admission = new Admission(
     services,
     new ClientGate(config, security),
-    new RequestBudget(config.rateLimitPerMinute, limiterStore, security),
+    new RequestBudget(config.rateLimitPerMinute, limiterStore, security, measuredLimits),
     schema,
     validationRules,
+    queryCosts,
+    measuredLimits,
   );
   const fastify = await createFastify(config, logger, services, admission);
   registerProbes(fastify, services);
@@ -145,7 +156,17 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   // Like Apollo Sandbox, the local IDE is for development only.
   if (!config.production) registerLocalIde(fastify);
   const maskError = createErrorMasker(logger, config.env, () => metrics.databaseUnavailable.inc());
-  const apollo = createApollo({ schema, config, logger, validationRules: admission.validationRules, parseOptions: admission.parseOptions, maskError, fastify, extraPlugins: [admission.refusedDocuments.plugin()] });
+  const apollo = createApollo({
+    schema,
+    config,
+    logger,
+    validationRules: admission.validationRules,
+    parseOptions: admission.parseOptions,
+    accounting: admission,
+    maskError,
+    fastify,
+    extraPlugins: [admission.refusedDocuments.plugin()],
+  });
   await apollo.start();
   registerGraphQLRoute(fastify, apollo, admission, services.trustedDocuments, metrics);
   const websocket = attachWebSocket({ server: fastify.server, schema, config, admission, metrics, maskError });
@@ -155,6 +176,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url: `${url}/graphql`, env: config.env, database: db.provider, redis: Boolean(redis) }, 'listening');
+  if (measuredLimits.active) {
+    // Said at every start, so a rollout left half-way (a limit still only measured) shows in the logs.
+    logger.warn({ measuredLimits: measuredLimits.measured(), env: config.env }, 'limits in measure mode: operations over them run, counted in bastion_query_limit_measured_total');
+  }
   services.exports.start();
   services.system.start();
 

@@ -15,6 +15,13 @@ export class ConfigError extends Error {
 
 export type FeatureName = 'ANALYTICS' | 'EXPORTS' | 'ADMIN';
 
+/** The limits that take a mode: the query limits and the overall request budget (RATE_LIMIT_PER_MINUTE). */
+export const LIMIT_NAMES = ['depth', 'aliases', 'tokens', 'directives', 'cost', 'budget'] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
+/** `enforce` refuses an operation over the limit; `measure` lets it run, counts it and logs it once. */
+export type LimitMode = 'enforce' | 'measure';
+const LIMIT_MODES: readonly LimitMode[] = ['enforce', 'measure'];
+
 export interface RateLimitSetting {
   limit: number;
   durationSeconds: number;
@@ -71,6 +78,10 @@ export interface Config {
   maxTokens: number;
   maxDirectives: number;
   maxCost: number;
+  /** Each limit's mode: LIMITS_MODE for all, LIMIT_MODES overriding single limits. */
+  limitModes: Record<LimitName, LimitMode>;
+  /** Whether responses carry the estimated cost (`extensions.cost`, `X-Query-Cost`): EXPOSE_COST, default on in development only. */
+  exposeCost: boolean;
   rateLimitPerMinute: number;
   /** Overrides of `@rateLimit` by schema coordinate (`Mutation.createReport`) and `loginFailures`. */
   rateLimits: Record<string, RateLimitSetting>;
@@ -197,6 +208,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxTokens: read.int('MAX_TOKENS', 2000, 100, 1_000_000),
     maxDirectives: read.int('MAX_DIRECTIVES', 50, 0, 10_000),
     maxCost: read.int('MAX_QUERY_COST', 10_000, 1, 10_000_000),
+    limitModes: read.limitModes('LIMITS_MODE', 'LIMIT_MODES'),
+    // Off by default outside development: scanners report a cost in every answer as information disclosure.
+    exposeCost: read.bool('EXPOSE_COST', nodeEnv === 'development'),
     rateLimitPerMinute: read.int('RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000),
     rateLimits: read.rateLimits('RATE_LIMITS'),
     autoBlockThreshold: read.int('AUTO_BLOCK_THRESHOLD', 50, 0, 1_000_000),
@@ -313,6 +327,20 @@ class EnvReader {
       result[match[1]!] = { limit: Number(match[2]), durationSeconds: Number(match[3]) };
     }
     return result;
+  }
+
+  /** `LIMITS_MODE=measure` for every limit, then `LIMIT_MODES=depth=measure,cost=enforce` for single ones. */
+  limitModes(allName: string, eachName: string): Record<LimitName, LimitMode> {
+    const all = this.oneOf(allName, [...LIMIT_MODES], 'enforce') as LimitMode;
+    const modes = Object.fromEntries(LIMIT_NAMES.map((limit) => [limit, all])) as Record<LimitName, LimitMode>;
+    for (const entry of this.list(eachName) ?? []) {
+      const [, limit, mode] = /^(\w+)\s*=\s*(\w+)$/.exec(entry) ?? [];
+      if (!(LIMIT_NAMES as readonly string[]).includes(limit ?? '') || !(LIMIT_MODES as readonly string[]).includes(mode ?? '')) {
+        throw new ConfigError(eachName, `entries must read limit=enforce or limit=measure, the limit one of ${LIMIT_NAMES.join(', ')}; got "${entry}"`);
+      }
+      modes[limit as LimitName] = mode as LimitMode;
+    }
+    return modes;
   }
 
   private inRange(name: string, value: number, min: number, max: number): number {

@@ -12,7 +12,11 @@ import {
 } from 'graphql';
 import { AppError, ErrorCode } from '../errors.js';
 import { authenticate, authenticateFromCache } from '../identity/authenticate.js';
+import { UNTRUSTED_OPERATION } from '../observability/metrics.js';
 import type { ClientGate } from '../security/clientGate.js';
+import type { MeasuredLimits } from '../security/measuredLimits.js';
+import type { QueryCosts } from '../security/queryCost.js';
+import { parserTokenLimit } from '../security/queryLimits.js';
 import type { RequestBudget } from '../security/requestBudget.js';
 import type { OperationSource } from '../security/trustedDocuments.js';
 import type { Services } from '../services.js';
@@ -40,14 +44,22 @@ export interface PreparedOperation {
  * 2. authentication (a presented bad token is refused, never treated as anonymous);
  * 3. the per-key request budget;
  * 4. trusted documents, parse with the token limit, validation with the query limits, variables;
+ *    then, per executed operation, `account`: its estimated cost observed, the limits it exceeds
+ *    in measure mode reported;
  * 5. the context, built by one factory.
  * HTTP runs steps 1–3 and 5 here and hands step 4's rules to Apollo (`parseOptions`,
- * `validationRules`); WebSocket runs all five here. A gate added here applies to both.
+ * `validationRules`; `account` from the operation metrics plugin); WebSocket runs all five here.
+ * A gate added here applies to both.
  */
 export class Admission {
   readonly parseOptions: { maxTokens: number };
   /** Step 4's refusals, remembered so that a repeat costs a look-up (HTTP; Apollo records them). */
   readonly refusedDocuments = new RefusedDocuments();
+  /** Whether answers carry the estimated cost (EXPOSE_COST). */
+  readonly exposeCost: boolean;
+  readonly maxCost: number;
+  /** The cost histogram's label per document: a trusted document's name, else "other". */
+  private readonly costLabels = new WeakMap<DocumentNode, string>();
 
   constructor(
     private readonly services: Services,
@@ -55,8 +67,13 @@ export class Admission {
     readonly budget: RequestBudget,
     private readonly schema: GraphQLSchema,
     readonly validationRules: ValidationRule[],
+    private readonly costs: QueryCosts,
+    private readonly measured: MeasuredLimits,
   ) {
-    this.parseOptions = { maxTokens: services.config.maxTokens };
+    const { config } = services;
+    this.parseOptions = { maxTokens: parserTokenLimit(config.maxTokens, config.limitModes.tokens) };
+    this.exposeCost = config.exposeCost;
+    this.maxCost = config.maxCost;
   }
 
   /** Step 2. Most requests carry a token seen before: answered from the caches without awaiting anything. */
@@ -92,6 +109,31 @@ export class Admission {
       return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } }));
     }
     return { document, operation, variableValues: payload.variables ?? undefined };
+  }
+
+  /**
+   * Step 4, once per executed operation (after validation, so its cost is already known): the
+   * cost goes into the histogram, and the limits its document exceeds in measure mode are
+   * counted and logged once. Returns the estimated cost.
+   */
+  account(document: DocumentNode, operation: OperationDefinitionNode): number {
+    const cost = this.costs.of(this.schema, document, operation);
+    this.services.metrics.recordCost(this.costLabel(document), cost);
+    if (this.measured.active) this.measured.reportDocument(document, operation.name?.value);
+    return cost;
+  }
+
+  /** Named only for trusted documents, whose names the manifest bounds; a client's own name would not be. */
+  private costLabel(document: DocumentNode): string {
+    const trusted = this.services.trustedDocuments;
+    if (!trusted) return UNTRUSTED_OPERATION;
+    let label = this.costLabels.get(document);
+    if (label === undefined) {
+      const name = document.loc ? trusted.nameOf(document.loc.source.body) : undefined;
+      label = name === undefined ? UNTRUSTED_OPERATION : this.services.metrics.operationLabel(name);
+      this.costLabels.set(document, label);
+    }
+    return label;
   }
 
   /** Step 5: the one context factory (a flat literal: this runs on every request). */

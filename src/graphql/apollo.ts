@@ -13,7 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { GraphQLContext } from './context.js';
 import type { ErrorMasker } from './errorMasking.js';
 import { auditTargets } from './auditTargets.js';
-import { auditMutationsPlugin, operationMetricsPlugin, outageStatusPlugin, ownershipDeniedPlugin } from './plugins.js';
+import { auditMutationsPlugin, operationMetricsPlugin, outageStatusPlugin, ownershipDeniedPlugin, type OperationAccounting } from './plugins.js';
 import { graphqlOverHttpStatusPlugin } from './responseStatus.js';
 
 /** A response carries at most this many validation errors: a flood of bad directives yields a few, not thousands. */
@@ -29,6 +29,8 @@ export interface ApolloOptions {
   /** The admission pipeline's step 4 rules (src/graphql/admission.ts), the same for every transport. */
   validationRules: ValidationRule[];
   parseOptions: { maxTokens: number };
+  /** The admission pipeline's per-operation step: cost histogram, measured limits, EXPOSE_COST. */
+  accounting: OperationAccounting;
   /** The one error masker, shared with the WebSocket transport. */
   maskError: ErrorMasker;
   fastify: FastifyInstance;
@@ -65,7 +67,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
       config.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false }, includeCookies: false }),
-      operationMetricsPlugin(),
+      operationMetricsPlugin(options.accounting),
       auditMutationsPlugin(auditTargets(options.schema)),
       ownershipDeniedPlugin(),
       outageStatusPlugin(),

@@ -1,6 +1,6 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { Kind, type FieldNode, type OperationDefinitionNode } from 'graphql';
+import { Kind, type DocumentNode, type FieldNode, type OperationDefinitionNode } from 'graphql';
 import type { AuditOutcome } from '../observability/auditLog.js';
 import { ErrorCode, OUTAGE_RETRY_AFTER_SECONDS, OwnershipDenied } from '../errors.js';
 import type { GraphQLContext } from './context.js';
@@ -15,8 +15,21 @@ function errorMessage(error: unknown): string {
 }
 
 
-/** Operation counts and durations by name, type and outcome; errors by code; recent server-side errors. */
-export function operationMetricsPlugin(): ApolloServerPlugin<GraphQLContext> {
+/** What the operation metrics plugin needs of the admission pipeline (src/graphql/admission.ts). */
+export interface OperationAccounting {
+  /** Whether answers carry the estimated cost (EXPOSE_COST). */
+  readonly exposeCost: boolean;
+  readonly maxCost: number;
+  /** Per executed operation: observes its cost, reports the limits it exceeds in measure mode; returns the cost. */
+  account(document: DocumentNode, operation: OperationDefinitionNode): number;
+}
+
+/**
+ * Operation counts and durations by name, type and outcome; errors by code; recent server-side
+ * errors; each executed operation's cost and measured limits (one plugin: every plugin Apollo
+ * calls per request costs throughput).
+ */
+export function operationMetricsPlugin(accounting: OperationAccounting): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart({ contextValue }) {
       const started = performance.now();
@@ -36,7 +49,11 @@ export function operationMetricsPlugin(): ApolloServerPlugin<GraphQLContext> {
             }
           }
         },
-        async willSendResponse({ response, operation, operationName }) {
+        async willSendResponse({ response, operation, operationName, document }) {
+          if (operation && document) {
+            const cost = accounting.account(document, operation);
+            if (accounting.exposeCost) showCost(response, cost, accounting.maxCost);
+          }
           const body = response.body;
           const hasErrors = body.kind === 'single' ? Boolean(body.singleResult.errors?.length) : false;
           const { metrics } = contextValue.services;
@@ -46,6 +63,14 @@ export function operationMetricsPlugin(): ApolloServerPlugin<GraphQLContext> {
       };
     },
   };
+}
+
+/** EXPOSE_COST: the estimate in `extensions.cost` and the X-Query-Cost header. */
+function showCost(response: GraphQLResponse, estimated: number, limit: number): void {
+  response.http.headers.set('x-query-cost', String(estimated));
+  if (response.body.kind !== 'single') return;
+  const result = response.body.singleResult;
+  result.extensions = { ...result.extensions, cost: { estimated, limit } };
 }
 
 /**

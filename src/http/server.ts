@@ -116,7 +116,7 @@ export async function createFastify(config: Config, logger: Logger, services: Se
     origin: (origin, callback) => callback(null, origin === undefined ? false : originAllowed(origin, config.corsOrigins)),
     methods: ['GET', 'POST', 'OPTIONS'],
     allowedHeaders: ['content-type', 'authorization', 'apollo-require-preflight', 'x-apollo-operation-name', 'x-request-id'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'x-query-cost'],
     maxAge: 600,
   });
 

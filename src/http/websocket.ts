@@ -88,6 +88,9 @@ export function attachWebSocket(options: WebSocketOptions) {
     socket.once('close', () => count(socketsPerIp, ip, -1));
   });
 
+  /** EXPOSE_COST: each subscription's estimated cost, by its execution arguments (what onNext receives). */
+  const shownCosts = new WeakMap<ExecutionArgs, number>();
+
   const mask = (errors: readonly GraphQLError[], requestId: string) =>
     errors.slice(0, MAX_VALIDATION_ERRORS).map((error) => {
       const masked = options.maskError(error.toJSON(), error);
@@ -185,13 +188,16 @@ export function attachWebSocket(options: WebSocketOptions) {
         if (prepared.operation.operation !== 'subscription') {
           return refuse(requestId, ErrorCode.BAD_USER_INPUT, 'only subscriptions are served over WebSocket; send queries and mutations over HTTP');
         }
-        return {
+        const cost = admission.account(prepared.document, prepared.operation);
+        const args: ExecutionArgs = {
           schema: options.schema,
           document: prepared.document,
           operationName: payload.operationName,
           variableValues: prepared.variableValues,
           contextValue: admission.context(request, viewer, 'ws'),
         };
+        if (admission.exposeCost) shownCosts.set(args, cost);
+        return args;
       },
       onOperation: (ctx, id, _payload, args, result) => {
         const state = states.get(ctx.extra);
@@ -206,9 +212,11 @@ export function attachWebSocket(options: WebSocketOptions) {
         if (states.get(ctx.extra)?.subscriptions.delete(id)) metrics.activeSubscriptions.dec();
       },
       onNext: (_ctx, _id, _payload, args, result) => {
-        if (!result.errors?.length) return result;
+        const estimated = shownCosts.get(args);
+        const shown = estimated === undefined ? result : { ...result, extensions: { ...result.extensions, cost: { estimated, limit: config.maxCost } } };
+        if (!shown.errors?.length) return shown;
         const { requestId } = args.contextValue as GraphQLContext;
-        return { ...result, errors: mask(result.errors, requestId) };
+        return { ...shown, errors: mask(shown.errors, requestId) };
       },
       onError: (_ctx, _id, _payload, errors) => {
         const requestId = String(errors[0]?.extensions?.['requestId'] ?? randomUUID());

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type LabelValues } from 'prom-client';
+import { LIMIT_NAMES } from '../config/config.js';
 import { ErrorCode } from '../errors.js';
 
 /*
@@ -24,6 +25,12 @@ const MAX_OPERATION_NAMES = 100;
 
 const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
+/** Estimated operation cost (MAX_QUERY_COST's calculation; default limit 10,000). */
+const COST_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 100_000];
+
+/** The cost histogram's label for every operation that is not a trusted document. */
+export const UNTRUSTED_OPERATION = 'other';
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** A counter whose values are, at every read, the `_count` series of `histogram`. */
@@ -38,6 +45,9 @@ function countOf<L extends string>(histogram: Histogram<L>, config: CounterConfi
     },
   });
 }
+
+// One object for the common case: no allocation per observation.
+const UNTRUSTED_LABELS = { operation: UNTRUSTED_OPERATION };
 
 /** Every Prometheus metric of one server instance, in a registry of its own. */
 export class Metrics {
@@ -80,6 +90,19 @@ export class Metrics {
     name: 'bastion_rate_limit_rejections_total',
     help: 'Requests refused by a rate limit, by limit.',
     labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  readonly queryLimitMeasured = new Counter({
+    name: 'bastion_query_limit_measured_total',
+    help: 'Operations that ran over a limit in measure mode (they would have been refused in enforce mode), by limit.',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  readonly operationCost = new Histogram({
+    name: 'bastion_operation_cost',
+    help: 'Estimated cost of each executed GraphQL operation (the MAX_QUERY_COST calculation), by operation name for trusted documents, else "other".',
+    labelNames: ['operation'] as const,
+    buckets: COST_BUCKETS,
     registers: [this.registry],
   });
   readonly authEvents = new Counter({
@@ -164,6 +187,7 @@ export class Metrics {
     for (const code of Object.values(ErrorCode)) this.graphqlErrors.inc({ code }, 0);
     for (const type of SECURITY_EVENT_TYPES) this.securityEvents.inc({ type }, 0);
     for (const labels of AUTH_EVENTS) this.authEvents.inc(labels, 0);
+    for (const limit of LIMIT_NAMES) this.queryLimitMeasured.inc({ limit }, 0);
     this.declareRateLimits(BUILT_IN_RATE_LIMITS);
   }
 
@@ -180,6 +204,11 @@ export class Metrics {
   /** One GraphQL operation; `operation` comes from operationLabel, so it is bounded. */
   recordOperation(operation: string, type: string, outcome: 'success' | 'error', seconds: number): void {
     this.operationDuration.observe({ operation, type, outcome }, seconds);
+  }
+
+  /** One executed operation's estimated cost; `operation` is a trusted document's name (bounded by the manifest) or UNTRUSTED_OPERATION. */
+  recordCost(operation: string, cost: number): void {
+    this.operationCost.observe(operation === UNTRUSTED_OPERATION ? UNTRUSTED_LABELS : { operation }, cost);
   }
 
   /** A bounded label value for a client-chosen operation name. */

@@ -27,7 +27,7 @@ export function createLimiterStore(redis: Redis | undefined, redisPrefix: string
 }
 
 /** rate-limiter-flexible rejects with a result object, or with an Error when the store failed. */
-export function isLimiterRejection(value: unknown): value is { msBeforeNext: number; remainingPoints: number } {
+export function isLimiterRejection(value: unknown): value is { msBeforeNext: number; remainingPoints: number; consumedPoints: number } {
   return typeof value === 'object' && value !== null && 'msBeforeNext' in value && !(value instanceof Error);
 }
 

@@ -1,25 +1,14 @@
 import depthLimit from 'graphql-depth-limit';
-import {
-  GraphQLError,
-  Kind,
-  getNamedType,
-  isObjectType,
-  isInterfaceType,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLField,
-  type GraphQLOutputType,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-  type ValidationContext,
-  type ValidationRule,
-  type ValueNode,
-} from 'graphql';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../kernel/pagination.js';
+import { GraphQLError, Kind, Lexer, Source, TokenKind, type DocumentNode, type SelectionSetNode, type ValidationRule } from 'graphql';
+import type { LimitMode, LimitName } from '../config/config.js';
+import type { MeasuredLimits } from './measuredLimits.js';
+import { QueryCosts, fragmentsOf } from './queryCost.js';
 
 /*
  * Query limits as validation rules: they run before execution, on HTTP and WebSocket alike,
  * and Apollo caches a validated document so they cost nothing on a repeated query.
+ * Each rule either enforces its limit (a validation error) or, given `measured`, measures it: the
+ * document is valid and what it exceeds is noted for MeasuredLimits to report per operation.
  */
 
 export interface QueryLimits {
@@ -27,6 +16,18 @@ export interface QueryLimits {
   maxAliases: number;
   maxDirectives: number;
   maxCost: number;
+  maxTokens: number;
+}
+
+/**
+ * With the token limit in measure mode the parser still stops at this multiple of MAX_TOKENS:
+ * parsing an unbounded document is a denial of service of its own.
+ */
+export const MEASURED_TOKENS_CEILING = 10;
+
+/** The `maxTokens` the parser is given: the limit itself, or the hard ceiling when it is measured. */
+export function parserTokenLimit(maxTokens: number, mode: LimitMode): number {
+  return mode === 'measure' ? maxTokens * MEASURED_TOKENS_CEILING : maxTokens;
 }
 
 function limitError(message: string, limit: string): GraphQLError {
@@ -62,12 +63,6 @@ function fragmentsAreSound(document: DocumentNode): boolean {
     if (def.kind === Kind.OPERATION_DEFINITION && !spreadsIn(def.selectionSet).every(visit)) return false;
   }
   return [...fragments.keys()].every(visit);
-}
-
-function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-  return fragments;
 }
 
 /** The most fields a document may expand to through its fragments. */
@@ -106,127 +101,113 @@ function expandedFieldCount(document: DocumentNode): number {
  * graphql-depth-limit, counting through fragments. Skipped for unsound fragments (graphql reports
  * them), and refused without the walk when the fragments expand past MAX_EXPANDED_FIELDS.
  */
-export function depthRule(maxDepth: number): ValidationRule {
-  const inner = depthLimit(maxDepth) as unknown as ValidationRule;
+export function depthRule(maxDepth: number, measured?: MeasuredLimits): ValidationRule {
+  const enforced = depthLimit(maxDepth) as unknown as ValidationRule;
   return (context) => {
     const document = context.getDocument();
     if (!fragmentsAreSound(document)) return {};
+    // The expansion bound protects the depth walk itself: enforced in either mode.
     if (expandedFieldCount(document) > MAX_EXPANDED_FIELDS) {
       context.reportError(limitError(`Query is too complex: its fragments expand to more than ${MAX_EXPANDED_FIELDS} fields`, 'fragments'));
       return {};
     }
-    return inner(context);
+    if (!measured) return enforced(context);
+    // No bound: graphql-depth-limit then reports nothing and hands back each operation's depth.
+    const measure = depthLimit(Infinity, {}, (depths: Record<string, number>) => {
+      const depth = Math.max(0, ...Object.values(depths));
+      if (depth > maxDepth) measured.noteDocument(document, { limit: 'depth', value: depth, max: maxDepth });
+    }) as unknown as ValidationRule;
+    measure(context);
+    return {};
   };
 }
 
 /** At most `max` aliases in the whole document: one alias per field can multiply a costly field. */
-export function aliasRule(max: number): ValidationRule {
+export function aliasRule(max: number, measured?: MeasuredLimits): ValidationRule {
   return (context) => {
     let count = 0;
     return {
       Field(node) {
-        if (node.alias && ++count === max + 1) {
+        if (node.alias && ++count === max + 1 && !measured) {
           context.reportError(limitError(`Too many aliases: at most ${max} per document`, 'aliases'));
         }
       },
+      Document: { leave: (document) => void (measured && count > max && measured.noteDocument(document, { limit: 'aliases', value: count, max })) },
     };
   };
 }
 
 /** At most `max` directive uses in the whole document. */
-export function directiveCountRule(max: number): ValidationRule {
+export function directiveCountRule(max: number, measured?: MeasuredLimits): ValidationRule {
   return (context) => {
     let count = 0;
     return {
       Directive() {
-        if (++count === max + 1) {
+        if (++count === max + 1 && !measured) {
           context.reportError(limitError(`Too many directives: at most ${max} per document`, 'directives'));
         }
       },
+      Document: { leave: (document) => void (measured && count > max && measured.noteDocument(document, { limit: 'directives', value: count, max })) },
     };
   };
 }
 
 /**
- * Cost: each object field costs 1 plus its children; a field taking `first` multiplies its
- * children by it (its default when absent, the maximum page when given as a variable).
+ * Cost, as src/security/queryCost.ts estimates it; each operation's cost is kept in `costs` for
+ * the cost histogram and EXPOSE_COST.
  */
-export function costRule(maxCost: number): ValidationRule {
+export function costRule(maxCost: number, costs = new QueryCosts(), measured?: MeasuredLimits): ValidationRule {
   return (context) => ({
     Document: {
       leave(document) {
         if (!fragmentsAreSound(document)) return;
+        let highest = 0;
         for (const def of document.definitions) {
           if (def.kind !== Kind.OPERATION_DEFINITION) continue;
-          const cost = operationCost(context, def);
-          if (cost > maxCost) {
+          const cost = costs.of(context.getSchema(), document, def);
+          highest = Math.max(highest, cost);
+          if (cost > maxCost && !measured) {
             context.reportError(limitError(`Query is too costly: ${cost} > ${maxCost}`, 'cost'));
           }
         }
+        if (measured && highest > maxCost) measured.noteDocument(document, { limit: 'cost', value: highest, max: maxCost });
       },
     },
   });
 }
 
-function operationCost(context: ValidationContext, operation: OperationDefinitionNode): number {
-  const schema = context.getSchema();
-  const root =
-    operation.operation === 'query'
-      ? schema.getQueryType()
-      : operation.operation === 'mutation'
-        ? schema.getMutationType()
-        : schema.getSubscriptionType();
-  if (!root) return 0;
-  const fragments = fragmentsOf(context.getDocument());
-  // A fragment costs the same wherever it is spread: computed once, or repeated spreads turn exponential.
-  const fragmentCosts = new Map<string, number>();
-
-  const pageSize = (field: GraphQLField<unknown, unknown>, value: ValueNode | undefined): number => {
-    if (value?.kind === Kind.INT) return Math.max(1, Number(value.value));
-    // A variable's default does not bound the value a request sends, and the validated document
-    // is cached across requests: count the most a page may hold.
-    if (value?.kind === Kind.VARIABLE) return MAX_PAGE_SIZE;
-    const declared = field.args.find((a) => a.name === 'first')?.defaultValue;
-    return typeof declared === 'number' ? declared : DEFAULT_PAGE_SIZE;
-  };
-
-  const walk = (set: SelectionSetNode | undefined, parentType: GraphQLOutputType | null | undefined): number => {
-    if (!set) return 0;
-    const named = parentType ? getNamedType(parentType) : undefined;
-    let total = 0;
-    for (const sel of set.selections) {
-      if (sel.kind === Kind.FRAGMENT_SPREAD) {
-        let cost = fragmentCosts.get(sel.name.value);
-        if (cost === undefined) {
-          const fragment = fragments.get(sel.name.value);
-          const typeCondition = fragment && schema.getType(fragment.typeCondition.name.value);
-          cost = walk(fragment?.selectionSet, typeCondition as GraphQLOutputType | undefined);
-          fragmentCosts.set(sel.name.value, cost);
-        }
-        total += cost;
-      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-        const typeCondition = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : named;
-        total += walk(sel.selectionSet, typeCondition as GraphQLOutputType | undefined);
-      } else if (named && (isObjectType(named) || isInterfaceType(named))) {
-        const field = named.getFields()[sel.name.value];
-        if (!field || !sel.selectionSet) continue;
-        // Lists without `first` (edges, tags) are bounded by the parent's page: no extra multiplier.
-        const takesFirst = field.args.some((a) => a.name === 'first');
-        const first = sel.arguments?.find((a) => a.name.value === 'first')?.value;
-        const multiplier = takesFirst ? pageSize(field, first) : 1;
-        total += 1 + multiplier * walk(sel.selectionSet, field.type);
-      }
+/**
+ * Tokens in measure mode only: when enforced, the parser itself stops at MAX_TOKENS. Counted as
+ * the parser counts them (comments excluded), once per document.
+ */
+export function tokenMeasureRule(maxTokens: number, measured: MeasuredLimits): ValidationRule {
+  return (context) => {
+    const document = context.getDocument();
+    const body = document.loc?.source.body;
+    if (body !== undefined) {
+      const tokens = tokenCount(body);
+      if (tokens > maxTokens) measured.noteDocument(document, { limit: 'tokens', value: tokens, max: maxTokens });
     }
-    return total;
+    return {};
   };
-  return walk(operation.selectionSet, root);
 }
 
-export function queryLimitRules(limits: QueryLimits): ValidationRule[] {
-  return [
-    depthRule(limits.maxDepth),
-    aliasRule(limits.maxAliases),
-    directiveCountRule(limits.maxDirectives),
-    costRule(limits.maxCost),
+function tokenCount(body: string): number {
+  const lexer = new Lexer(new Source(body));
+  let count = 0;
+  while (lexer.advance().kind !== TokenKind.EOF) count++;
+  return count;
+}
+
+/** The query limits as validation rules, each enforced or measured as `measured.modes` says. */
+export function queryLimitRules(limits: QueryLimits, costs: QueryCosts, measured: MeasuredLimits): ValidationRule[] {
+  const measuring = (limit: LimitName) => (measured.modes[limit] === 'measure' ? measured : undefined);
+  const rules = [
+    depthRule(limits.maxDepth, measuring('depth')),
+    aliasRule(limits.maxAliases, measuring('aliases')),
+    directiveCountRule(limits.maxDirectives, measuring('directives')),
+    costRule(limits.maxCost, costs, measuring('cost')),
   ];
+  if (measured.modes.tokens === 'measure') rules.push(tokenMeasureRule(limits.maxTokens, measured));
+  return rules;
 }

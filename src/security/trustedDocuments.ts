@@ -28,7 +28,10 @@ interface PersistedQueryManifest {
  * `extensions.persistedQuery.sha256Hash`) or as the exact document text.
  */
 export class TrustedDocuments {
-  private constructor(private readonly byHash: Map<string, string>) {}
+  private constructor(
+    private readonly byHash: Map<string, string>,
+    private readonly nameByBody: Map<string, string>,
+  ) {}
 
   static load(file: string): TrustedDocuments {
     let manifest: unknown;
@@ -44,14 +47,16 @@ export class TrustedDocuments {
       );
     }
     const byHash = new Map<string, string>();
+    const nameByBody = new Map<string, string>();
     for (const operation of manifest.operations) {
       // One hash for one text: an id that is not the body's sha256 would never match what clients send.
       if (operation.id !== sha256(operation.body)) {
         throw new ConfigError('TRUSTED_DOCUMENTS', `operation ${operation.name}: its id is not the sha256 of its body`);
       }
       byHash.set(operation.id, operation.body);
+      nameByBody.set(operation.body, operation.name);
     }
-    return new TrustedDocuments(byHash);
+    return new TrustedDocuments(byHash, nameByBody);
   }
 
   resolve(source: OperationSource): TrustedResolution {
@@ -64,6 +69,11 @@ export class TrustedDocuments {
     }
     if (typeof source.query === 'string' && this.byHash.has(sha256(source.query))) return { ok: true, query: source.query };
     return { ok: false, code: ErrorCode.FORBIDDEN, message: 'only trusted documents may run on this server' };
+  }
+
+  /** The manifest's name for a document text, when it is a trusted document (a bounded set: metric labels). */
+  nameOf(query: string): string | undefined {
+    return this.nameByBody.get(query);
   }
 }
 
