@@ -9,7 +9,7 @@ import { statusOf } from '../identity/authenticate.js';
 import type { TrustedDocuments } from '../security/trustedDocuments.js';
 import { LANDING_PAGE_CSP } from './headers.js';
 import { answerBudget, sendError } from './server.js';
-import { enforceTrustedDocuments } from './trustedDocumentsHook.js';
+import { applyTrustedDocuments } from './trustedDocumentsHook.js';
 
 export function requestInfoOf(request: FastifyRequest): RequestInfo {
   return { requestId: request.id, ip: request.ip, userAgent: request.headers['user-agent'] };
@@ -40,7 +40,7 @@ export function registerGraphQLRoute(app: FastifyInstance, apollo: ApolloServer<
         return sendError(reply, statusOf(error), error.extensions['code'] as never, error.message);
       }
       if (answerBudget(reply, await admission.budget.spend(info, request.viewer, 'http'))) return reply;
-      return trustedDocuments ? enforceTrustedDocuments(trustedDocuments, request, reply) : undefined;
+      return trustedDocuments ? applyTrustedDocuments(trustedDocuments, request, reply) : undefined;
     },
     onSend: (request, reply, payload, done) => {
       const type = String(reply.getHeader('content-type') ?? '');
