@@ -122,13 +122,18 @@ function checkDocument(body: string, name: string, checks: DocumentChecks): Chec
     overLimit = (error as Error).message;
   }
   const invalid = validate(checks.schema, document, checks.rules, { maxErrors: checks.maxErrors });
-  if (invalid.length > 0) return { problem: invalid.map((e) => e.message).join(' ') };
+  if (invalid.length > 0) return { problem: messagesOf(invalid) };
   const overLimits = validate(checks.schema, document, checks.limitRules, { maxErrors: checks.maxErrors });
-  if (overLimits.length > 0) overLimit ??= overLimits.map((e) => e.message).join(' ');
+  if (overLimits.length > 0) overLimit ??= messagesOf(overLimits);
   if (overLimit !== undefined && !checks.skipLimits) return { problem: `over a query limit: ${overLimit}` };
   const operation = getOperationAST(document, name) ?? getOperationAST(document);
   if (!operation) return { problem: 'the document must hold exactly one operation' };
   return { document, type: operation.operation, overLimit };
+}
+
+/** Each distinct message once (a limit rule may report the same one per fragment or field). */
+function messagesOf(errors: readonly { message: string }[]): string {
+  return [...new Set(errors.map((e) => e.message))].join(' ');
 }
 
 function summarise(problems: string[]): string {
