@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-  // As nginx and Apollo Router do: SIGHUP reloads (the trusted-documents manifest) without a restart.
+  // As nginx does: SIGHUP reloads (the trusted-documents manifest) without a restart.
   // A reload that fails is logged and changes nothing; the process never exits on SIGHUP.
   process.on('SIGHUP', () => {
     logger.info({ signal: 'SIGHUP' }, 'reloading');

@@ -87,11 +87,12 @@ export class TrustedDocuments {
     try {
       next = compileManifest(file, this.options.checks);
     } catch (error) {
-      if (!(error instanceof ManifestError)) throw error;
+      // Whatever went wrong, the list in force keeps serving: a reload never takes the API down.
       metrics.trustedDocumentsReloads.inc({ result: 'failure' });
+      const problems = error instanceof ManifestError ? error.problems.length : 1;
       logger.error(
-        { file, problems: error.problems.length, inForce: this.size },
-        `trusted documents: reload refused, the previous list of ${this.size} operations stays in force: ${error.message}`,
+        { file, problems, inForce: this.size, ...(error instanceof ManifestError ? {} : { err: error }) },
+        `trusted documents: reload refused, the previous list of ${this.size} operations stays in force: ${(error as Error).message}`,
       );
       return false;
     }
