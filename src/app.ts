@@ -29,7 +29,7 @@ import { RecentErrors } from './observability/recentErrors.js';
 import { ReportsService } from './reports/service.js';
 import { ClientGate } from './security/clientGate.js';
 import { RequestBudget } from './security/requestBudget.js';
-import { Admission } from './graphql/admission.js';
+import { Admission, documentChecks } from './graphql/admission.js';
 import { createLimiterStore } from './security/limiterStore.js';
 import { MeasuredLimits } from './security/measuredLimits.js';
 import { QueryCosts } from './security/queryCost.js';
@@ -48,6 +48,8 @@ export interface App {
   fastify: FastifyInstance;
   /** Drains HTTP and WebSocket, releases export leases, flushes the audit log, closes connections. */
   close(): Promise<void>;
+  /** Re-reads what can change without a restart (SIGHUP): today the trusted-documents manifest. */
+  reload(): void;
   /** When the drain ran out of time: secures what must not be lost and says what was abandoned. */
   abandon(): { stage: string; auditRowsSpilled: number; webSockets: number };
 }
@@ -96,6 +98,31 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const tokens = await AccessTokens.create(config);
   const authState = new AuthState(db, pubsub);
   const identity = new IdentityService({ config, db, tokens, authState, store: limiterStore, security, audit, metrics, logger });
+  const schema = buildSchema({ typeDefs: loadTypeDefs(config.schemaDir), resolvers, config, limiterStore });
+  metrics.declareRateLimits(rateLimitedCoordinates(schema));
+  const measuredLimits = new MeasuredLimits(config.limitModes, metrics, logger);
+  const queryCosts = new QueryCosts();
+  const validationRules = queryLimitRules(
+    {
+      maxDepth: config.maxQueryDepth,
+      maxAliases: config.maxAliases,
+      maxDirectives: config.maxDirectives,
+      maxCost: config.maxCost,
+      maxTokens: config.maxTokens,
+    },
+    queryCosts,
+    measuredLimits,
+  );
+  // Checked against the schema and the query limits at load, before anything is served.
+  const trustedDocuments = config.trustedDocuments
+    ? TrustedDocuments.load({
+        file: config.trustedDocuments,
+        mode: config.trustedDocumentsMode,
+        checks: documentChecks(config, schema, validationRules),
+        metrics,
+        logger,
+      })
+    : undefined;
   const recentErrors = new RecentErrors();
   const system = new SystemService({ config, db, redis, pubsub, logger, metrics, recentErrors, alerts, authState, tokens, security });
   const services: Services = {
@@ -119,26 +146,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     auditQueries: new AuditQueries(db, audit),
     // Links point at PUBLIC_URL, else at this server (its URL is known once it listens).
     exports: new ExportsService({ db, audit, logger, pubsub, config, baseUrl: () => config.publicUrl ?? url }),
-    trustedDocuments: config.trustedDocuments ? TrustedDocuments.load(config.trustedDocuments) : undefined,
+    trustedDocuments,
   };
 
   if (config.adminEmail && config.adminPassword) await identity.bootstrapAdmin(config.adminEmail, config.adminPassword);
-
-  const schema = buildSchema({ typeDefs: loadTypeDefs(config.schemaDir), resolvers, config, limiterStore });
-  metrics.declareRateLimits(rateLimitedCoordinates(schema));
-  const measuredLimits = new MeasuredLimits(config.limitModes, metrics, logger);
-  const queryCosts = new QueryCosts();
-  const validationRules = queryLimitRules(
-    {
-      maxDepth: config.maxQueryDepth,
-      maxAliases: config.maxAliases,
-      maxDirectives: config.maxDirectives,
-      maxCost: config.maxCost,
-      maxTokens: config.maxTokens,
-    },
-    queryCosts,
-    measuredLimits,
-  );
 
   const admission = new Admission(
     services,
@@ -164,6 +175,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     parseOptions: admission.parseOptions,
     accounting: admission,
     maskError,
+    trustedDocuments,
     fastify,
     extraPlugins: [admission.refusedDocuments.plugin()],
   });
@@ -210,6 +222,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         stage = 'stopped';
       })();
       return closing;
+    },
+    reload() {
+      if (trustedDocuments) trustedDocuments.reload();
+      else logger.info('reload: nothing to reload (TRUSTED_DOCUMENTS is unset)');
     },
     abandon() {
       // Nothing accepted may be lost: rows the database did not take yet go to the spill file.

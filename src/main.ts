@@ -2,7 +2,7 @@ import { startApp } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createLogger } from './observability/logger.js';
 
-/** Entry point: validate the environment, start, and drain on SIGTERM/SIGINT. */
+/** Entry point: validate the environment, start, drain on SIGTERM/SIGINT, reload on SIGHUP. */
 async function main(): Promise<void> {
   let config;
   try {
@@ -50,6 +50,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // As nginx does: SIGHUP reloads (the trusted-documents manifest) without a restart.
+  // A reload that fails is logged and changes nothing; the process never exits on SIGHUP.
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading');
+    app.reload();
+  });
 }
 
 void main();

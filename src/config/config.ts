@@ -22,6 +22,14 @@ export type LimitName = (typeof LIMIT_NAMES)[number];
 export type LimitMode = 'enforce' | 'measure';
 const LIMIT_MODES: readonly LimitMode[] = ['enforce', 'measure'];
 
+/**
+ * How the trusted-documents list is applied, in the order an operator rolls it out:
+ * `log-unknown` runs everything and reports what is not in the list, `enforce` runs only the
+ * list (sent by id or as its exact text), `require-id` runs only the list sent by id.
+ */
+export const TRUSTED_DOCUMENTS_MODES = ['log-unknown', 'enforce', 'require-id'] as const;
+export type TrustedDocumentsMode = (typeof TRUSTED_DOCUMENTS_MODES)[number];
+
 export interface RateLimitSetting {
   limit: number;
   durationSeconds: number;
@@ -92,7 +100,12 @@ export interface Config {
   sampleIntervalSeconds: number;
   metricsRetentionDays: number;
   auditRetentionDays: number;
+  /** The manifest file (TRUSTED_DOCUMENTS); unset: any document runs. */
   trustedDocuments: string | undefined;
+  /** TRUSTED_DOCUMENTS_MODE; `enforce` when TRUSTED_DOCUMENTS is set and this is not. */
+  trustedDocumentsMode: TrustedDocumentsMode;
+  /** TRUSTED_DOCUMENTS_SKIP_LIMITS: manifest documents, checked at load, skip the query limits (enforce, require-id). */
+  trustedDocumentsSkipLimits: boolean;
   alertThresholds: {
     cpuPercent: number;
     memoryPercent: number;
@@ -164,6 +177,19 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('HEADERS_TIMEOUT_MS', `must not exceed REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
   }
 
+  const trustedDocuments = read.string('TRUSTED_DOCUMENTS');
+  const trustedDocumentsMode = read.oneOf('TRUSTED_DOCUMENTS_MODE', [...TRUSTED_DOCUMENTS_MODES], 'enforce') as TrustedDocumentsMode;
+  const trustedDocumentsSkipLimits = read.bool('TRUSTED_DOCUMENTS_SKIP_LIMITS', false);
+  if (trustedDocuments === undefined) {
+    for (const name of ['TRUSTED_DOCUMENTS_MODE', 'TRUSTED_DOCUMENTS_SKIP_LIMITS']) {
+      if (read.string(name) !== undefined) throw new ConfigError(name, 'needs TRUSTED_DOCUMENTS (the manifest it applies to)');
+    }
+  }
+  // In log-unknown any text runs, so the limits stay on for every document, the manifest's included.
+  if (trustedDocumentsSkipLimits && trustedDocumentsMode === 'log-unknown') {
+    throw new ConfigError('TRUSTED_DOCUMENTS_SKIP_LIMITS', 'applies only when TRUSTED_DOCUMENTS_MODE is enforce or require-id');
+  }
+
   return {
     env: nodeEnv,
     production,
@@ -224,7 +250,9 @@ export function loadConfig(env: Env = process.env): Config {
     sampleIntervalSeconds: read.int('METRICS_SAMPLE_INTERVAL', 15, 1, 3600),
     metricsRetentionDays: read.int('METRICS_RETENTION_DAYS', 7, 1, 3650),
     auditRetentionDays: read.int('AUDIT_RETENTION_DAYS', 90, 1, 36500),
-    trustedDocuments: read.string('TRUSTED_DOCUMENTS'),
+    trustedDocuments,
+    trustedDocumentsMode,
+    trustedDocumentsSkipLimits,
     alertThresholds: {
       cpuPercent: read.number('ALERT_CPU_PERCENT', 90, 0, 100),
       memoryPercent: read.number('ALERT_MEMORY_PERCENT', 90, 0, 100),

@@ -1,5 +1,6 @@
 import {
   GraphQLError,
+  NoSchemaIntrospectionCustomRule,
   getOperationAST,
   getVariableValues,
   parse,
@@ -19,6 +20,8 @@ import type { QueryCosts } from '../security/queryCost.js';
 import { parserTokenLimit } from '../security/queryLimits.js';
 import type { RequestBudget } from '../security/requestBudget.js';
 import type { OperationSource } from '../security/trustedDocuments.js';
+import type { DocumentChecks } from '../security/trustedManifest.js';
+import type { Config } from '../config/config.js';
 import type { Services } from '../services.js';
 import { VALIDATION_OPTIONS } from './apollo.js';
 import type { GraphQLContext } from './context.js';
@@ -36,6 +39,22 @@ export interface PreparedOperation {
   operation: OperationDefinitionNode;
   /** As sent: execution coerces them itself; `prepare` has checked that they coerce. */
   variableValues: Record<string, unknown> | undefined;
+}
+
+/**
+ * The checks step 4 gives a request's document, for the trusted-documents list to apply to each of
+ * its documents at load: graphql's rules, no introspection in production (Apollo adds that rule to
+ * every HTTP request), the token limit and the query limits.
+ */
+export function documentChecks(config: Config, schema: GraphQLSchema, limitRules: ValidationRule[]): DocumentChecks {
+  return {
+    schema,
+    parseOptions: { maxTokens: config.maxTokens },
+    rules: config.production ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules,
+    limitRules,
+    maxErrors: VALIDATION_OPTIONS.maxErrors,
+    skipLimits: config.trustedDocumentsSkipLimits,
+  };
 }
 
 /**
@@ -84,12 +103,13 @@ export class Admission {
 
   /** Step 4, for transports that execute themselves: the operation ready to run, or the errors to answer with. */
   prepare(payload: OperationPayload): PreparedOperation | readonly GraphQLError[] {
-    let query = payload.query;
     if (this.services.trustedDocuments) {
       const trusted = this.services.trustedDocuments.resolve(payload);
       if (!trusted.ok) return [new AppError(trusted.code, trusted.message)];
-      query = trusted.query;
+      // Parsed and validated at load, with the query limits unless it is exempted from them.
+      if (trusted.outcome === 'trusted') return this.withVariables(trusted.document.document, payload);
     }
+    const query = payload.query;
     if (typeof query !== 'string') return [new AppError(ErrorCode.BAD_USER_INPUT, 'a query is required')];
     let document: DocumentNode;
     try {
@@ -101,6 +121,11 @@ export class Admission {
     if (invalid.length > 0) {
       return invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: ErrorCode.GRAPHQL_VALIDATION_FAILED } }));
     }
+    return this.withVariables(document, payload);
+  }
+
+  /** The operation to run and its variables, checked to coerce. */
+  private withVariables(document: DocumentNode, payload: OperationPayload): PreparedOperation | readonly GraphQLError[] {
     const operation = getOperationAST(document, payload.operationName);
     if (!operation) return [new AppError(ErrorCode.BAD_USER_INPUT, 'unable to identify the operation')];
     // Coerced here, so a bad variable is the client's mistake (BAD_USER_INPUT), as over HTTP.

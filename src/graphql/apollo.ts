@@ -1,4 +1,4 @@
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin, type DocumentStore } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema, ValidationRule } from 'graphql';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
+import type { TrustedDocuments } from '../security/trustedDocuments.js';
 import type { GraphQLContext } from './context.js';
 import type { ErrorMasker } from './errorMasking.js';
 import { auditTargets } from './auditTargets.js';
@@ -33,12 +34,32 @@ export interface ApolloOptions {
   accounting: OperationAccounting;
   /** The one error masker, shared with the WebSocket transport. */
   maskError: ErrorMasker;
+  /** The trusted-documents list (TRUSTED_DOCUMENTS), when set. */
+  trustedDocuments: TrustedDocuments | undefined;
   fastify: FastifyInstance;
   extraPlugins?: ApolloServerPlugin<GraphQLContext>[];
 }
 
+/**
+ * Apollo's document cache, answered from the trusted-documents list. Apollo keys it by the sha256
+ * of the text it runs, which for a manifest document is its id (the route has put the manifest's
+ * text in the request), and skips parsing and validation on a hit. Nothing else is cached: in
+ * these modes every document that reaches Apollo comes from the list.
+ */
+function trustedDocumentStore(trusted: TrustedDocuments): DocumentStore {
+  return {
+    // A key given to a custom store is `<schema hash>:<query hash>`.
+    get: async (key) => trusted.get(key.slice(key.lastIndexOf(':') + 1))?.document,
+    set: async () => undefined,
+    delete: async () => undefined,
+  };
+}
+
 export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContext> {
-  const { config } = options;
+  const { config, trustedDocuments } = options;
+  // Only the list runs (enforce, require-id): Apollo's own persisted queries are off, and its
+  // documents come from the list, parsed and validated at load.
+  const listOnly = trustedDocuments !== undefined && trustedDocuments.mode !== 'log-unknown';
   return new ApolloServer<GraphQLContext>({
     schema: options.schema,
     logger: options.logger,
@@ -51,8 +72,9 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
     validationOptions: VALIDATION_OPTIONS,
     parseOptions: options.parseOptions,
     csrfPrevention: true,
-    // Automatic persisted queries in development; with trusted documents only the manifest runs.
-    persistedQueries: config.trustedDocuments ? false : undefined,
+    // Automatic persisted queries, as without a list in log-unknown mode; off when only the list runs.
+    persistedQueries: listOnly ? false : undefined,
+    ...(listOnly ? { documentStore: trustedDocumentStore(trustedDocuments) } : {}),
     allowBatchedHttpRequests: false,
     // src/main.ts owns SIGTERM/SIGINT and drains everything in order; Apollo's own handlers would
     // stop Apollo and then re-send the signal, killing the process mid-drain.

@@ -12,7 +12,7 @@ import { statusOf } from '../identity/authenticate.js';
 import type { TrustedDocuments } from '../security/trustedDocuments.js';
 import { LANDING_PAGE_CSP } from './headers.js';
 import { answerBudget, sendError } from './server.js';
-import { enforceTrustedDocuments } from './trustedDocumentsHook.js';
+import { applyTrustedDocuments } from './trustedDocumentsHook.js';
 
 export function requestInfoOf(request: FastifyRequest): RequestInfo {
   return { requestId: request.id, ip: request.ip, userAgent: request.headers['user-agent'] };
@@ -49,7 +49,7 @@ export function registerGraphQLRoute(
         return sendError(reply, statusOf(error), error.extensions['code'] as never, error.message);
       }
       if (answerBudget(reply, await admission.budget.spend(info, request.viewer, 'http'))) return reply;
-      if (trustedDocuments && enforceTrustedDocuments(trustedDocuments, request, reply)) return reply;
+      if (trustedDocuments && applyTrustedDocuments(trustedDocuments, request, reply)) return reply;
       return answerRefusedDocument(admission.refusedDocuments, metrics, request, reply);
     },
     onSend: (request, reply, payload, done) => {

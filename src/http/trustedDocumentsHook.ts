@@ -3,17 +3,18 @@ import type { TrustedDocuments } from '../security/trustedDocuments.js';
 import { sendError } from './server.js';
 
 /**
- * Before Apollo runs: replace a trusted operation's hash with its document, or refuse it.
- * POST bodies are rewritten in place; GET requests get their query string rewritten (the Apollo
- * integration reads it from the URL).
+ * Before Apollo runs: replace a trusted operation's id or text with the manifest's text, let an
+ * unknown one through untouched (log-unknown mode), or refuse it. POST bodies are rewritten in
+ * place; GET requests get their query string rewritten (the Apollo integration reads it from the URL).
  */
-export function enforceTrustedDocuments(trusted: TrustedDocuments, request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+export function applyTrustedDocuments(trusted: TrustedDocuments, request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
   if (request.method === 'POST') {
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined; // Apollo refuses these itself
     const source = body as Record<string, unknown>;
     const resolution = trusted.resolve(source);
     if (!resolution.ok) return refuse(reply, resolution.code, resolution.message);
+    if (resolution.outcome === 'unknown') return undefined;
     source['query'] = resolution.query;
     delete source['documentId'];
     stripPersistedQuery(source);
@@ -28,8 +29,14 @@ export function enforceTrustedDocuments(trusted: TrustedDocuments, request: Fast
   } catch {
     extensions = undefined;
   }
-  const resolution = trusted.resolve({ query: params.get('query') ?? undefined, documentId: params.get('documentId') ?? undefined, extensions });
+  const resolution = trusted.resolve({
+    query: params.get('query') ?? undefined,
+    documentId: params.get('documentId') ?? undefined,
+    operationName: params.get('operationName') ?? undefined,
+    extensions,
+  });
   if (!resolution.ok) return refuse(reply, resolution.code, resolution.message);
+  if (resolution.outcome === 'unknown') return undefined;
   params.set('query', resolution.query);
   params.delete('documentId');
   if (extensions && typeof extensions === 'object') {

@@ -17,6 +17,9 @@ export const AUTH_EVENTS = [
   { event: 'refresh', result: 'replay' },
   { event: 'token', result: 'invalid' },
 ] as const;
+/** What the trusted-documents list did with an operation (TRUSTED_DOCUMENTS). */
+export const TRUSTED_DOCUMENT_OUTCOMES = ['trusted', 'unknown', 'refused'] as const;
+export type TrustedDocumentOutcome = (typeof TRUSTED_DOCUMENT_OUTCOMES)[number];
 /** Limits outside the SDL: the per-key request budget (HTTP, WebSocket) and the login-failure lockouts. */
 export const BUILT_IN_RATE_LIMITS = ['http', 'ws', 'loginFailures', 'loginFailuresPerAccount'] as const;
 
@@ -156,6 +159,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // The trusted-documents list (TRUSTED_DOCUMENTS): what it let through, and the list itself.
+  readonly trustedDocumentRequests = new Counter({
+    name: 'bastion_trusted_documents_requests_total',
+    help: 'Operations checked against the trusted-documents list, by outcome: trusted (in the list), unknown (not in it; runs in log-unknown mode), refused.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly trustedDocumentsUnknownDistinct = new Gauge({
+    name: 'bastion_trusted_documents_unknown_distinct',
+    help: 'Distinct unknown documents (by sha256) seen since start, each logged once; it stops growing at the remembered maximum.',
+    registers: [this.registry],
+  });
+  readonly trustedDocumentsLoaded = new Gauge({
+    name: 'bastion_trusted_documents_loaded',
+    help: 'Operations in the trusted-documents list now in force.',
+    registers: [this.registry],
+  });
+  readonly trustedDocumentsReloads = new Counter({
+    name: 'bastion_trusted_documents_reloads_total',
+    help: 'Reloads of the trusted-documents manifest (SIGHUP), by result; a failed one keeps the previous list.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   // Set by the system sampler every interval (METRICS_SAMPLE_INTERVAL), on every instance.
   readonly systemCpu = new Gauge({
     name: 'bastion_system_cpu_usage_ratio',
@@ -189,6 +216,8 @@ export class Metrics {
     for (const labels of AUTH_EVENTS) this.authEvents.inc(labels, 0);
     for (const limit of LIMIT_NAMES) this.queryLimitMeasured.inc({ limit }, 0);
     this.declareRateLimits(BUILT_IN_RATE_LIMITS);
+    for (const outcome of TRUSTED_DOCUMENT_OUTCOMES) this.trustedDocumentRequests.inc({ outcome }, 0);
+    for (const result of ['success', 'failure']) this.trustedDocumentsReloads.inc({ result }, 0);
   }
 
   /** Exports a rejection counter at 0 for each limit (the SDL's `@rateLimit` coordinates are known once the schema is built). */
