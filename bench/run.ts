@@ -1,5 +1,7 @@
 // `npm run bench` — every benchmark in one run, on the embedded SQLite default, written to
-// BENCHMARKS.md with the machine and date. `npm run bench -- --quick` is a short smoke run that
+// BENCHMARKS.md with the machine and date. The no-ORM comparison also runs on PostgreSQL, in a
+// database created for the run on PG_ADMIN_URL's server (default postgres@127.0.0.1:5432) and
+// dropped after it. `npm run bench -- --quick` is a short smoke run that
 // writes to a temporary file unless --out is given. Figures are compared as ratios within the run.
 // Every server is spawned with this process's own node (process.execPath), so the Node version in
 // the report is the one measured: `scripts/with-node.sh 26.12.1 npm run bench -- --out "$PWD/BENCHMARKS.md"`
@@ -12,7 +14,10 @@ import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { openDatabase } from '../src/db/database.js';
+import { openDatabase, sqliteFileOf } from '../src/db/database.js';
+import { AuditSpillFile } from '../src/observability/auditSpillFile.js';
+import { createPgDatabase, dropPgDatabase, pgUrlWithDatabase } from '../src/migrations/adapterFixes.js';
+import { pgAdminUrl } from '../src/migrations/schemaEngine.js';
 import { BASELINE_JWT_SECRET } from './baselines/common.js';
 import { load, post, type LoadResult } from './load.js';
 import { freePort, machineDescription, memoryOf, pinSelf, ROOT, sampleRss, startProcess, type RunningServer } from './servers.js';
@@ -31,6 +36,7 @@ const REPORTS_QUERY = {
   query: 'query Reports($first: Int) { reports(first: $first) { totalCount edges { cursor node { id title status tags createdAt author { id username } } } } }',
   variables: { first: 20 },
 };
+const CREATE_REPORT = { query: 'mutation($i: CreateReportInput!) { createReport(input: $i) { id } }', variables: { i: { title: 'Bench', body: 'x', tags: ['a', 'b'] } } };
 // Deeper than MAX_QUERY_DEPTH (10) and invalid: refused by validation before anything runs.
 const DEEP_QUERY = { query: `{ reports { edges { node { author { ${'a { '.repeat(8)}id${' }'.repeat(8)} } } } } }` };
 const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password' };
@@ -74,9 +80,9 @@ interface Contender {
 }
 
 /** Starts a baseline server (same SDL, constant `me`) and checks it answers the query. */
-async function startBaseline(file: string, name: string): Promise<RunningServer> {
+async function startBaseline(file: string, name: string, env: Record<string, string> = {}): Promise<RunningServer> {
   const port = await freePort();
-  const server = await startProcess(name, ['--import', 'tsx', `bench/baselines/${file}`, String(port)], {}, port);
+  const server = await startProcess(name, ['--import', 'tsx', `bench/baselines/${file}`, String(port)], env, port);
   const check = await post(server.url, ME_QUERY);
   if (check.status !== 200) throw new Error(`${name} answered ${JSON.stringify(check.json)}`);
   return server;
@@ -139,9 +145,15 @@ async function signIn(url: string, login: string, password: string): Promise<str
   return res.json.data.login.accessToken as string;
 }
 
+/** Where a Bastion under test keeps its data: DATABASE_URL when set, else SQLite in its DATA_DIR. */
+interface DataLocation {
+  dataDir: string;
+  databaseUrl?: string;
+}
+
 /** Inserts reports straight into the database, in batches (seeding is not what is measured). */
-async function seedReports(dataDir: string, authorId: string, count: number): Promise<void> {
-  const db = await openDatabase({ dataDir });
+async function seedReports({ dataDir, databaseUrl }: DataLocation, authorId: string, count: number): Promise<void> {
+  const db = await openDatabase({ dataDir, databaseUrl });
   try {
     const existing = await db.prisma.report.count();
     const statuses = ['DRAFT', 'PUBLISHED', 'ARCHIVED'];
@@ -170,9 +182,8 @@ async function seedReports(dataDir: string, authorId: string, count: number): Pr
   }
 }
 
-interface BastionUnderTest {
+interface BastionUnderTest extends DataLocation {
   server: RunningServer;
-  dataDir: string;
   user: { email: string; password: string };
   userId: string;
   token: string;
@@ -188,6 +199,7 @@ async function startBastionWithUsers(extraEnv: Record<string, string> = {}): Pro
   return {
     server,
     dataDir,
+    databaseUrl: extraEnv.DATABASE_URL,
     user,
     userId: registered.json.data.register.user.id as string,
     token: await signIn(server.url, user.email, user.password),
@@ -210,11 +222,7 @@ async function bastionScenarios({ server, dataDir, user, userId, token, adminTok
   log('Bastion: refused deep query');
   await measure('10-level deep query, refused by validation', DEEP_QUERY, auth, 'status 400 by design');
 
-  log(`Bastion: seeding ${SIZE.reports} reports`);
-  await seedReports(dataDir, userId, SIZE.reports);
-  await measure(`\`Reports(first: 20)\` with authors, over ${SIZE.reports.toLocaleString('en')} reports`, REPORTS_QUERY, auth);
-  log('Bastion: CreateReport');
-  await measure('`CreateReport`', { query: 'mutation($i: CreateReportInput!) { createReport(input: $i) { id } }', variables: { i: { title: 'Bench', body: 'x', tags: ['a', 'b'] } } }, auth);
+  // `Reports(first: 20)` and `CreateReport` are measured against the no-ORM limit (noOrmComparison).
 
   log('Bastion: Login');
   const loginBody = { query: 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', variables: { i: { login: user.email, password: user.password } } };
@@ -249,7 +257,7 @@ async function bastionScenarios({ server, dataDir, user, userId, token, adminTok
   targets.push({ target: `fan-out to ${SIZE.subscribers} subscribers < 250 ms`, value: `${fanOutMs.toFixed(1)} ms`, met: fanOutMs < 250 });
 
   log(`Bastion: export of ${SIZE.exportRows} reports`);
-  await seedReports(dataDir, userId, SIZE.exportRows);
+  await seedReports({ dataDir }, userId, SIZE.exportRows);
   const exported = await exportAndDownload(url, token, pid);
   rows.push({
     scenario: `\`CreateExport\` + download of ${SIZE.exportRows.toLocaleString('en')} reports (CSV)`,
@@ -323,6 +331,101 @@ async function redisOutageCost(): Promise<void> {
     redis.kill('SIGKILL');
     rmSync(up.dataDir, { recursive: true, force: true });
     rmSync(down.dataDir, { recursive: true, force: true });
+  }
+}
+
+type DatabaseKind = 'SQLite' | 'PostgreSQL';
+
+/** A fresh PostgreSQL database for one run (trust auth on PG_ADMIN_URL's server), dropped by `drop`. */
+async function temporaryPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `bench_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  await createPgDatabase(pgAdminUrl(), name);
+  return { url: pgUrlWithDatabase(pgAdminUrl(), name), drop: () => dropPgDatabase(pgAdminUrl(), name) };
+}
+
+/**
+ * Reports created since seeding; the createReport SUCCESS audit rows in the database and in
+ * Bastion's spill file (replayed at its next start, so not lost); other createReport outcomes,
+ * which would explain a gap.
+ */
+async function auditedCreations(location: DataLocation): Promise<{ created: number; audited: number; spilled: number; others: string[] }> {
+  const db = await openDatabase(location);
+  try {
+    const created = (await db.prisma.report.count()) - SIZE.reports;
+    const outcomes = await db.prisma.auditEvent.groupBy({ by: ['outcome', 'code'], where: { action: 'createReport' }, _sum: { count: true } });
+    const audited = outcomes.find((o) => o.outcome === 'SUCCESS')?._sum.count ?? 0;
+    const others = outcomes.filter((o) => o.outcome !== 'SUCCESS').map((o) => `${o._sum.count} ${o.outcome} ${o.code ?? ''}`.trim());
+    const spill = new AuditSpillFile(path.join(location.dataDir, 'audit-spill'));
+    const spilled = spill
+      .files()
+      .flatMap((file) => spill.read(file) as Array<{ action: string; outcome: string }>)
+      .filter((row) => row.action === 'createReport' && row.outcome === 'SUCCESS').length;
+    return { created, audited, spilled, others };
+  } finally {
+    await db.close();
+  }
+}
+
+const PAGE_CHECK = 'query($after: String) { reports(first: 20, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id title body status tags createdAt updatedAt author { id username } } } } }';
+
+/** The first two pages, every field: the same rows give the same answer, or the two are not doing the same work. */
+async function sameAnswers(database: DatabaseKind, [baseline, bastion]: Contender[]): Promise<void> {
+  let after: string | null = null;
+  for (let page = 1; page <= 2; page++) {
+    const [expected, actual] = await Promise.all([baseline!, bastion!].map((c) => post(c.url, { query: PAGE_CHECK, variables: { after } }, c.headers)));
+    const [wanted, got] = [JSON.stringify(expected!.json), JSON.stringify(actual!.json)];
+    if (wanted !== got || !expected!.json.data) throw new Error(`page ${page} of Reports differs between the no-ORM baseline and Bastion on ${database}:\n${wanted}\n${got}`);
+    after = expected!.json.data.reports.pageInfo.endCursor as string;
+  }
+}
+
+/**
+ * Bastion against the no-ORM limit (bench/baselines/noOrm.ts) on one database: a fresh Bastion
+ * migrates it and SIZE.reports are seeded for its signed-in USER, then the baseline opens the same
+ * database as that user and both serve `Reports(first: 20)` and `CreateReport` in turns. Bastion
+ * keeps its full security; the baseline has none. Afterwards, with both stopped (Bastion drains
+ * its audit buffer on the way out), every created report must have its audit row.
+ */
+async function noOrmComparison(database: DatabaseKind): Promise<void> {
+  const pgDatabase = database === 'PostgreSQL' ? await temporaryPgDatabase() : undefined;
+  const bastion = await startBastionWithUsers(pgDatabase ? { DATABASE_URL: pgDatabase.url } : {});
+  let baseline: RunningServer | undefined;
+  try {
+    log(`${database}: seeding ${SIZE.reports} reports`);
+    await seedReports(bastion, bastion.userId, SIZE.reports);
+    const stack = `no-ORM limit: Apollo 5 on Fastify 5 + ${database === 'SQLite' ? 'better-sqlite3' : 'pg'} prepared statements, no security`;
+    baseline = await startBaseline('noOrm.ts', stack, {
+      BASELINE_VIEWER_ID: bastion.userId,
+      ...(pgDatabase ? { BASELINE_DATABASE_URL: pgDatabase.url } : { BASELINE_SQLITE_FILE: sqliteFileOf(undefined, bastion.dataDir)! }),
+    });
+    const contenders: Contender[] = [
+      { stack, url: baseline.url, pid: baseline.child.pid!, headers: {} },
+      { stack: 'Bastion', url: bastion.server.url, pid: bastion.server.child.pid!, headers: { authorization: `Bearer ${bastion.token}` } },
+    ];
+    await sameAnswers(database, contenders);
+
+    log(`${database}: Reports(first: 20), Bastion and the no-ORM limit in turns`);
+    const reports = await compare(`\`Reports(first: 20)\` with authors, over ${SIZE.reports.toLocaleString('en')} reports, ${database}`, contenders, REPORTS_QUERY);
+    log(`${database}: CreateReport, Bastion and the no-ORM limit in turns`);
+    const creates = await compare(`\`CreateReport\` (+ its audit row), ${database}`, contenders, CREATE_REPORT);
+
+    for (const [scenario, results] of [['`Reports(first: 20)`', reports], ['`CreateReport`', creates]] as const) {
+      const value = ratio(results.get('Bastion')!, results.get(stack)!);
+      ratios.push(`Bastion ${scenario} / no-ORM limit, ${database}: **${value}×**`);
+      targets.push({ target: `Bastion ${scenario} ≥ 0.6× the no-ORM limit, ${database}`, value: `${value}×`, met: Number(value) >= 0.6 });
+    }
+  } finally {
+    await baseline?.stop();
+    await bastion.server.stop();
+  }
+  try {
+    const { created, audited, spilled, others } = await auditedCreations(bastion);
+    const extra = [spilled > 0 ? `${spilled} more in the spill file` : '', others.length > 0 ? `other outcomes: ${others.join(', ')}` : ''].filter(Boolean);
+    const value = `${audited.toLocaleString('en')} rows for ${created.toLocaleString('en')} reports${extra.length > 0 ? ` (${extra.join('; ')})` : ''}`;
+    targets.push({ target: `\`CreateReport\`, ${database}: one audit row per report created (both stacks)`, value, met: audited + spilled === created });
+  } finally {
+    rmSync(bastion.dataDir, { recursive: true, force: true });
+    await pgDatabase?.drop();
   }
 }
 
@@ -402,8 +505,11 @@ function report(started: Date): string {
     `- Machine: ${os.cpus().length} cores, ${mb(os.totalmem()) / 1024 > 1 ? `${Math.round(os.totalmem() / 1024 ** 3)} GiB` : `${mb(os.totalmem())} MB`}; ${machineDescription()}.`,
     `- Node ${process.version} for every server and the load generator; load by autocannon, ${SIZE.connections} connections, after a 3 s warm-up: ${SIZE.seconds} s per scenario;`,
     `  stacks compared on one query take ${SIZE.rounds} turns of ${SIZE.roundSeconds} s each, interleaved, and keep their median turn.`,
-    '- Bastion runs as built (`dist/`), in production mode, on the embedded SQLite default, with every security layer on',
-    '  (rate limits raised only so that the load is not refused). Baselines serve the same SDL with a constant `me`.',
+    '- Bastion runs as built (`dist/`), in production mode, on the embedded SQLite default (rows naming PostgreSQL: on a fresh',
+    '  PostgreSQL database), with every security layer on (rate limits raised only so that the load is not refused).',
+    '  Baselines serve the same SDL with a constant `me`. The no-ORM limit also serves `reports` and `createReport`: the',
+    "  statements Bastion runs, as prepared statements on the same database, as Bastion's signed-in user, with no security.",
+    '- The audit rows checked after `CreateReport` are counted once both servers have stopped (Bastion drains on SIGTERM).',
     '- Compare figures as ratios within this run: absolute numbers move with the machine.',
     '- Peak RSS is the highest resident set size of the server process, sampled every 20 ms while the scenario ran.',
     '',
@@ -464,6 +570,10 @@ async function main(): Promise<void> {
     await bastionScenarios(bastion);
     log('Me with Redis up and down');
     await redisOutageCost();
+    for (const database of ['SQLite', 'PostgreSQL'] as const) {
+      log(`Bastion and the no-ORM limit on ${database}`);
+      await noOrmComparison(database);
+    }
 
     const [me, typical, fastify, express, raw] = [STACK.bastion, STACK.typical, STACK.fastify, STACK.express, STACK.raw].map((s) => meResults.get(s)!) as [LoadResult, LoadResult, LoadResult, LoadResult, LoadResult];
     ratios.push(`Bastion \`Me\` / typical secured stack: **${ratio(me, typical)}×**`);

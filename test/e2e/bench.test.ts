@@ -20,6 +20,10 @@ describe.skipIf(testDb() !== 'sqlite')('benchmark suite', () => {
       const report = readFileSync(out, 'utf8');
       for (const heading of ['# Benchmarks', '## Ratios (same run)', '## Targets']) expect(report).toContain(heading);
       expect(report).toMatch(/\| authenticated `Me` \| Bastion \| [\d,]+ \|/);
+      for (const database of ['SQLite', 'PostgreSQL']) {
+        expect(report).toMatch(new RegExp(`\\| \`Reports\\(first: 20\\)\` with authors, over [\\d,]+ reports, ${database} \\| Bastion \\| [\\d,]+ \\|`));
+        expect(report).toMatch(new RegExp(`\\| \`CreateReport\` \\(\\+ its audit row\\), ${database} \\| no-ORM limit: [^|]+ \\| [\\d,]+ \\|`));
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
