@@ -1,6 +1,6 @@
 // Baseline: the no-ORM limit. Apollo 5 on Fastify 5, same SDL, no security; `reports` and
-// `createReport` run the statements Bastion runs (read from its query log: a page of ids, the
-// count, the rows by id, then the page's authors in one batch; an insert of the report and its
+// `createReport` run the statements Bastion runs (read from its query log: a page of whole
+// rows and the count, then the page's authors in one batch; an insert of the report and its
 // tags, plus the one audit row Bastion writes), as prepared statements straight on the driver:
 // better-sqlite3 on SQLite, `pg` named statements on PostgreSQL. It opens the database Bastion's
 // bench instance migrated and seeded, so both read the same rows.
@@ -52,9 +52,9 @@ interface AuditRow {
 
 /** The statements, one method each; both databases implement them. */
 interface ReportStore {
-  pageIds(authorId: string, after: Cursor | undefined, limit: number): Promise<string[]>;
+  /** One newest-first page of whole rows, as Bastion reads it (src/reports/filter.ts, reportPageSql). */
+  page(authorId: string, after: Cursor | undefined, limit: number): Promise<ReportRow[]>;
   count(authorId: string): Promise<number>;
-  reportsByIds(ids: readonly string[]): Promise<ReportRow[]>;
   usersByIds(ids: readonly string[]): Promise<UserRow[]>;
   /** The report, its tag rows and its audit row, in one transaction. */
   createReport(report: ReportRow, tags: readonly string[], audit: AuditRow): Promise<void>;
@@ -63,12 +63,12 @@ interface ReportStore {
 const REPORT_COLUMNS = '"id", "authorId", "title", "body", "searchText", "status", "tagsJson", "dataJson", "createdAt", "updatedAt"';
 // Prisma selects every scalar column of User, passwordHash included; so does this.
 const USER_COLUMNS = '"id", "email", "username", "usernameKey", "passwordHash", "role", "disabled", "tokenVersion", "lastLoginAt", "createdAt", "updatedAt"';
-const NEWEST_FIRST = 'ORDER BY "createdAt" DESC, "id" DESC';
 
-/** The keyset page of ids, as src/reports/filter.ts writes it for a USER, with `param(n)` placeholders. */
-function pageIdsSql(param: (n: number) => string, after: boolean): string {
+/** The keyset page of whole rows, as src/reports/filter.ts writes it for a USER, with `param(n)` placeholders. */
+function pageSql(param: (n: number) => string, after: boolean): string {
   const keyset = after ? ` AND (r."createdAt" < ${param(2)} OR (r."createdAt" = ${param(3)} AND r."id" < ${param(4)}))` : '';
-  return `SELECT r."id" AS "id", r."createdAt" AS "createdAt" FROM "Report" r WHERE r."authorId" = ${param(1)}${keyset} ORDER BY r."createdAt" DESC, r."id" DESC LIMIT ${param(after ? 5 : 2)}`;
+  const columns = REPORT_COLUMNS.split(', ').map((column) => `r.${column}`).join(', ');
+  return `SELECT ${columns} FROM "Report" r WHERE r."authorId" = ${param(1)}${keyset} ORDER BY r."createdAt" DESC, r."id" DESC LIMIT ${param(after ? 5 : 2)}`;
 }
 const COUNT_SQL = (param: (n: number) => string) => `SELECT COUNT(*) AS "n" FROM "Report" r WHERE r."authorId" = ${param(1)}`;
 const INSERT_REPORT = (param: (n: number) => string) =>
@@ -85,8 +85,8 @@ function sqliteStore(file: string): ReportStore {
   // Bastion stores DateTime as ISO-8601 text with an explicit offset (SQLITE_TIMESTAMP_FORMAT).
   const text = (date: Date) => date.toISOString().replace('Z', '+00:00');
   const q = () => '?';
-  const page = db.prepare<unknown[], { id: string }>(pageIdsSql(q, false));
-  const pageAfter = db.prepare<unknown[], { id: string }>(pageIdsSql(q, true));
+  const page = db.prepare<unknown[], Record<string, unknown>>(pageSql(q, false));
+  const pageAfter = db.prepare<unknown[], Record<string, unknown>>(pageSql(q, true));
   const count = db.prepare<[string], { n: number }>(COUNT_SQL(q));
   const insertReport = db.prepare(INSERT_REPORT(q));
   const insertTag = db.prepare('INSERT INTO "ReportTag" ("reportId", "tag") VALUES (?, ?)');
@@ -105,17 +105,12 @@ function sqliteStore(file: string): ReportStore {
     insertAudit.run(audit.id, audit.action, audit.outcome, audit.actorId, audit.targetType, audit.targetId, audit.ip, audit.requestId, 1, text(audit.createdAt));
   });
   return {
-    async pageIds(authorId, after, limit) {
+    async page(authorId, after, limit) {
       const rows = after ? pageAfter.all(authorId, text(after.createdAt), text(after.createdAt), after.id, limit) : page.all(authorId, limit);
-      return rows.map((row) => row.id);
+      return rows.map((row) => ({ ...row, createdAt: new Date(row.createdAt as string), updatedAt: new Date(row.updatedAt as string) }) as ReportRow);
     },
     async count(authorId) {
       return count.get(authorId)!.n;
-    },
-    async reportsByIds(ids) {
-      if (ids.length === 0) return [];
-      const rows = selectByIds((list) => `SELECT ${REPORT_COLUMNS} FROM "Report" WHERE "id" IN (${list}) ${NEWEST_FIRST}`, ids);
-      return rows.map((row) => ({ ...row, createdAt: new Date(row.createdAt as string), updatedAt: new Date(row.updatedAt as string) }) as ReportRow);
     },
     async usersByIds(ids) {
       return selectByIds((list) => `SELECT ${USER_COLUMNS} FROM "User" WHERE "id" IN (${list})`, ids) as UserRow[];
@@ -137,10 +132,9 @@ function postgresStore(url: string): ReportStore {
   // Written as UTC wall time into TIMESTAMP columns (the offset of an ISO string is ignored there).
   const utc = (date: Date) => date.toISOString();
   const statements = {
-    page: pageIdsSql(dollar, false),
-    pageAfter: pageIdsSql(dollar, true),
+    page: pageSql(dollar, false),
+    pageAfter: pageSql(dollar, true),
     count: COUNT_SQL(dollar),
-    reportsByIds: `SELECT ${REPORT_COLUMNS} FROM "Report" WHERE "id" = ANY($1::text[]) ${NEWEST_FIRST}`,
     usersByIds: `SELECT ${USER_COLUMNS} FROM "User" WHERE "id" = ANY($1::text[])`,
     insertReport: INSERT_REPORT(dollar),
     insertTags: 'INSERT INTO "ReportTag" ("reportId", "tag") SELECT $1, unnest($2::text[])',
@@ -148,17 +142,13 @@ function postgresStore(url: string): ReportStore {
   };
   const named = (name: keyof typeof statements, values: unknown[]) => ({ name: `no_orm_${name}`, text: statements[name], values });
   return {
-    async pageIds(authorId, after, limit) {
+    async page(authorId, after, limit) {
       const query = after ? named('pageAfter', [authorId, utc(after.createdAt), utc(after.createdAt), after.id, limit]) : named('page', [authorId, limit]);
-      return (await pool.query<{ id: string }>(query)).rows.map((row) => row.id);
+      return (await pool.query<ReportRow>(query)).rows;
     },
     async count(authorId) {
       const { rows } = await pool.query<{ n: string }>(named('count', [authorId]));
       return Number(rows[0]!.n);
-    },
-    async reportsByIds(ids) {
-      if (ids.length === 0) return [];
-      return (await pool.query<ReportRow>(named('reportsByIds', [ids]))).rows;
     },
     async usersByIds(ids) {
       return (await pool.query<UserRow>(named('usersByIds', [ids]))).rows;
@@ -210,9 +200,9 @@ const resolvers = {
     me: () => ME,
     reports: async (_parent: unknown, args: { first?: number | null; after?: string | null }) => {
       const size = pageSize(args.first);
-      // As in Bastion: the page of ids and the count at once, then the rows by id.
-      const [ids, totalCount] = await Promise.all([store.pageIds(viewerId, decodeCursor(args.after), size + 1), store.count(viewerId)]);
-      return toConnection(await store.reportsByIds(ids), size, totalCount);
+      // As in Bastion: the page of rows and the count at once (the bench selects totalCount).
+      const [rows, totalCount] = await Promise.all([store.page(viewerId, decodeCursor(args.after), size + 1), store.count(viewerId)]);
+      return toConnection(rows, size, totalCount);
     },
   },
   Mutation: {
