@@ -14,6 +14,7 @@ import { resolvers } from './graphql/resolvers.js';
 import { buildSchema, loadTypeDefs } from './graphql/schema.js';
 import { registerExportDownload } from './http/exportDownload.js';
 import { registerGraphQLRoute } from './http/graphqlRoute.js';
+import { InFlightRequests } from './http/inFlightRequests.js';
 import { registerLocalIde } from './http/localIde.js';
 import { registerMetricsRoute, registerProbes } from './http/probes.js';
 import { createFastify } from './http/server.js';
@@ -180,7 +181,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     extraPlugins: [admission.refusedDocuments.plugin()],
   });
   await apollo.start();
-  registerGraphQLRoute(fastify, apollo, admission, services.trustedDocuments, metrics);
+  const inFlight = new InFlightRequests();
+  registerGraphQLRoute(fastify, apollo, admission, services.trustedDocuments, metrics, inFlight);
   const websocket = attachWebSocket({ server: fastify.server, schema, config, admission, metrics, maskError });
 
   await fastify.listen({ port: config.port, host: config.host });
@@ -210,6 +212,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       closing ??= (async () => {
         await step('closing WebSockets (1001)', () => websocket.close());
         await step('finishing in-flight HTTP requests', () => fastify.close()); // Apollo's drain plugin stops Apollo
+        await step('finishing requests whose clients hung up', () => inFlight.idle());
         await step('releasing export leases', () => services.exports.close()); // a running export stops after its batch
         await step('stopping the sampler and alert rules', () => services.system.stop());
         await step('stopping alert deliveries', () => alerts.close());
@@ -231,7 +234,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       // Nothing accepted may be lost: rows the database did not take yet go to the spill file.
       const auditRows = audit.backlog;
       if (auditRows > 0) audit.spillBacklog('the shutdown timed out');
-      return { stage, auditRowsSpilled: auditRows, webSockets: websocket.wss.clients.size };
+      return { stage, auditRowsSpilled: auditRows, webSockets: websocket.wss.clients.size, requestsInFlight: inFlight.size };
     },
   };
 }

@@ -11,6 +11,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { statusOf } from '../identity/authenticate.js';
 import type { TrustedDocuments } from '../security/trustedDocuments.js';
 import { LANDING_PAGE_CSP } from './headers.js';
+import type { InFlightRequests } from './inFlightRequests.js';
 import { answerBudget, sendError } from './server.js';
 import { applyTrustedDocuments } from './trustedDocumentsHook.js';
 
@@ -30,6 +31,7 @@ export function registerGraphQLRoute(
   admission: Admission,
   trustedDocuments: TrustedDocuments | undefined,
   metrics: Metrics,
+  inFlight: InFlightRequests,
 ): void {
   const handler = fastifyApolloHandler(apollo, {
     context: async (request): Promise<GraphQLContext> => admission.context(requestInfoOf(request), request.viewer, 'http'),
@@ -60,7 +62,9 @@ export function registerGraphQLRoute(
       }
       done(null, typeof payload === 'string' ? withRequestId(payload, request.id) : payload);
     },
-    handler,
+    handler: function (request, reply) {
+      return inFlight.track(async () => handler.call(this, request as Parameters<typeof handler>[0], reply as Parameters<typeof handler>[1]));
+    },
   });
 }
 
