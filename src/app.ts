@@ -25,6 +25,7 @@ import { createPubSub } from './messaging/pubsub.js';
 import { connectRedis } from './messaging/redis.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import type { Tracing } from './observability/tracing.js';
 import { RecentErrors } from './observability/recentErrors.js';
 import { ReportsService } from './reports/service.js';
 import { ClientGate } from './security/clientGate.js';
@@ -50,8 +51,15 @@ export interface App {
   abandon(): { stage: string; auditRowsSpilled: number; webSockets: number };
 }
 
-/** Builds and starts one server: database (migrated), services, schema, HTTP and WebSocket. */
-export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
+/**
+ * Builds and starts one server: database (migrated), services, schema, HTTP and WebSocket. With
+ * `tracing` (src/main.ts starts it when OTEL_EXPORTER_OTLP_ENDPOINT is set), the modules that
+ * create spans are loaded and wired in; without it they are never imported.
+ */
+export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel), tracing?: Tracing): Promise<App> {
+  const traced = tracing
+    ? await Promise.all([import('./graphql/tracing.js'), import('./http/tracing.js')]).then(([graphql, http]) => ({ graphql, http, tracer: tracing.tracer }))
+    : undefined;
   await applyMigrations(migrationTarget(config.databaseUrl, config.dataDir));
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -122,7 +130,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
 
   if (config.adminEmail && config.adminPassword) await identity.bootstrapAdmin(config.adminEmail, config.adminPassword);
 
-  const schema = buildSchema({ typeDefs: loadTypeDefs(config.schemaDir), resolvers, config, limiterStore });
+  const built = buildSchema({ typeDefs: loadTypeDefs(config.schemaDir), resolvers, config, limiterStore });
+  const schema = traced ? traced.graphql.traceResolvers(built, resolvers, traced.tracer) : built;
   metrics.declareRateLimits(rateLimitedCoordinates(schema));
   const validationRules = queryLimitRules({
     maxDepth: config.maxQueryDepth,
@@ -139,16 +148,35 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     validationRules,
   );
   const fastify = await createFastify(config, logger, services, admission);
+  if (traced) traced.http.traceHttpRequests(fastify, traced.tracer, admission.gate.trustProxy);
   registerProbes(fastify, services);
   registerMetricsRoute(fastify, config, services);
   registerExportDownload(fastify, services);
   // Like Apollo Sandbox, the local IDE is for development only.
   if (!config.production) registerLocalIde(fastify);
   const maskError = createErrorMasker(logger, config.env, () => metrics.databaseUnavailable.inc());
-  const apollo = createApollo({ schema, config, logger, validationRules: admission.validationRules, parseOptions: admission.parseOptions, maskError, fastify });
+  const apollo = createApollo({
+    schema,
+    config,
+    logger,
+    validationRules: admission.validationRules,
+    parseOptions: admission.parseOptions,
+    maskError,
+    fastify,
+    // Only when tracing is on: every plugin with per-request hooks costs throughput.
+    extraPlugins: traced ? [traced.graphql.operationTracingPlugin(traced.tracer)] : undefined,
+  });
   await apollo.start();
   registerGraphQLRoute(fastify, apollo, admission, services.trustedDocuments);
-  const websocket = attachWebSocket({ server: fastify.server, schema, config, admission, metrics, maskError });
+  const websocket = attachWebSocket({
+    server: fastify.server,
+    schema,
+    config,
+    admission,
+    metrics,
+    maskError,
+    tracing: traced ? traced.http.webSocketTracing(traced.tracer, admission.gate.trustProxy) : undefined,
+  });
 
   await fastify.listen({ port: config.port, host: config.host });
   const { port } = fastify.server.address() as AddressInfo;
