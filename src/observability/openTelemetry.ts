@@ -11,8 +11,6 @@ import { PrismaInstrumentation, registerInstrumentations } from '@prisma/instrum
 import type { TracingProtocol } from '../config/config.js';
 import { projectRoot } from '../db/projectPaths.js';
 
-const NO_FIELDS: Record<string, string> = {};
-
 /** The instrumentation scope of Bastion's own spans. */
 const TRACER_NAME = 'bastion';
 
@@ -41,9 +39,10 @@ export function startOpenTelemetry(protocol: TracingProtocol) {
 
   return {
     tracer: trace.getTracer(TRACER_NAME, version),
-    logFields() {
+    // A new object every time: pino merges each line's fields into what the mixin returns.
+    logFields(): Record<string, string> {
       const span = trace.getSpan(context.active());
-      if (!span) return NO_FIELDS;
+      if (!span) return {};
       const { traceId, spanId } = span.spanContext();
       return { trace_id: traceId, span_id: spanId };
     },
