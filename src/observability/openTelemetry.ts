@@ -11,6 +11,9 @@ import { PrismaInstrumentation, registerInstrumentations } from '@prisma/instrum
 import type { TracingProtocol } from '../config/config.js';
 import { projectRoot } from '../db/projectPaths.js';
 
+/** How long the drain waits for the last spans to be sent. */
+const LAST_EXPORT_TIMEOUT_MS = 3000;
+
 /** The instrumentation scope of Bastion's own spans. */
 const TRACER_NAME = 'bastion';
 
@@ -48,7 +51,8 @@ export function startOpenTelemetry(protocol: TracingProtocol) {
     },
     async shutdown() {
       disableInstrumentations();
-      await provider.shutdown();
+      // A collector that does not answer must not hold the drain (SHUTDOWN_TIMEOUT_MS) hostage.
+      await Promise.race([provider.shutdown(), new Promise((resolve) => setTimeout(resolve, LAST_EXPORT_TIMEOUT_MS).unref())]);
     },
   };
 }
