@@ -67,6 +67,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     poolSize: config.dbPoolSize,
     connectTimeoutMs: config.dbConnectTimeoutMs,
     statementTimeoutMs: config.dbStatementTimeoutMs,
+    traceStatement: tracing?.statementSpan,
   });
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger, config.dbConnectTimeoutMs) : undefined;
   const metrics = new Metrics();

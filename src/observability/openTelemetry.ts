@@ -1,7 +1,7 @@
 // Loaded only when tracing is configured (src/observability/tracing.ts): the OpenTelemetry SDK.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { context, trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
@@ -40,8 +40,25 @@ export function startOpenTelemetry(protocol: TracingProtocol) {
   provider.register();
   const disableInstrumentations = registerInstrumentations({ tracerProvider: provider, instrumentations: [new PrismaInstrumentation()] });
 
+  const tracer = trace.getTracer(TRACER_NAME, version);
   return {
-    tracer: trace.getTracer(TRACER_NAME, version),
+    tracer,
+    statementSpan<T>(system: 'sqlite' | 'postgresql', sql: string, run: () => Promise<T>): Promise<T> {
+      const attributes = { 'db.system.name': system, 'db.query.text': sql };
+      return tracer.startActiveSpan('db_query', { kind: SpanKind.CLIENT, attributes }, (span) =>
+        run().then(
+          (rows) => {
+            span.end();
+            return rows;
+          },
+          (error: unknown) => {
+            span.setStatus({ code: SpanStatusCode.ERROR });
+            span.end();
+            throw error;
+          },
+        ),
+      );
+    },
     // A new object every time: pino merges each line's fields into what the mixin returns.
     logFields(): Record<string, string> {
       const span = trace.getSpan(context.active());

@@ -12,9 +12,14 @@ export interface Tracing {
   tracer: Tracer;
   /** For each log line: the active span's `trace_id` and `span_id` (a pino mixin). */
   logFields(): Record<string, string>;
+  /** A span around a statement that Prisma's instrumentation does not see. */
+  statementSpan: StatementSpan;
   /** Sends the spans still buffered and stops exporting. */
   shutdown(): Promise<void>;
 }
+
+/** Runs `run` inside a client span for the statement `sql` (its text only, never its arguments). */
+export type StatementSpan = <T>(system: 'sqlite' | 'postgresql', sql: string, run: () => Promise<T>) => Promise<T>;
 
 /** Starts the OpenTelemetry SDK when the configuration asks for traces; undefined otherwise. */
 export async function startTracing(config: Pick<Config, 'tracing'>): Promise<Tracing | undefined> {

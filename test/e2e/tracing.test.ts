@@ -192,7 +192,11 @@ describe.skipIf(skipSuite())('OpenTelemetry traces', () => {
     // A search whose words exist nowhere else, and a failed login with yet another password.
     const word = `needle${randomHex(6)}`;
     const wrongPassword = `wrong-${randomHex(10)}`;
-    await server.gql(`query TracedSearch($filter: ReportFilter) { reports(filter: $filter) { edges { node { id } } } }`, { filter: { search: word } }, { token: author.accessToken });
+    const search = await server.gql(`query TracedSearch($filter: ReportFilter) { reports(filter: $filter) { edges { node { id } } } }`, { filter: { search: word } }, { token: author.accessToken });
+    // The search's statement has its span too (on SQLite it runs in a worker thread, outside Prisma).
+    const { spans } = await traceOf(search.headers.get('x-request-id')!);
+    const statements = descendantsOf(spans, only(spans, 'Query.reports')).filter((span) => /(^|:)db_query$/.test(span.name));
+    expect(statements.some((span) => /search|LIKE|Report/i.test(String(span.attributes['db.query.text'])))).toBe(true);
     await server.gql(`mutation TracedLogin($input: LoginInput!) { login(input: $input) { accessToken } }`, { input: { login: author.user.email, password: wrongPassword } });
     secrets.push(word, wrongPassword, author.accessToken.split('.')[2]!);
     await new Promise((resolve) => setTimeout(resolve, 600));
