@@ -20,12 +20,13 @@ import { eventually } from '../helpers/wait.js';
 const RECORD_IMPORTS = pathToFileURL(path.join(ROOT, 'test/helpers/recordImports.mjs')).href;
 
 /** Each server's own record of the modules it loaded (test/helpers/recordImports.mjs). */
-function importRecorder(name: string): { env: Record<string, string>; modules: () => string[] } {
+function importRecorder(name: string): { env: Record<string, string>; modules: () => string[]; dispose: () => void } {
   const file = path.join(os.tmpdir(), `bastion-imports-${name}-${randomBytes(4).toString('hex')}.txt`);
   rmSync(file, { force: true });
   return {
     env: { NODE_OPTIONS: `--import ${RECORD_IMPORTS}`, RECORD_IMPORTS_TO: file },
     modules: () => readFileSync(file, 'utf8').split('\n').filter(Boolean),
+    dispose: () => rmSync(file, { force: true }),
   };
 }
 
@@ -79,6 +80,7 @@ describe.skipIf(skipSuite())('OpenTelemetry traces', () => {
   });
   afterAll(async () => {
     server?.kill();
+    imports.dispose();
     await receiver?.close();
     await storage?.dispose();
   });
@@ -278,6 +280,7 @@ describe.skipIf(skipSuite())('without OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       if (firstApiModule >= 0) expect(loaded[firstApiModule - 1]).toMatch(/\/node_modules\/prom-client\//);
     } finally {
       server.kill();
+      imports.dispose();
       await storage.dispose();
     }
   });
