@@ -9,6 +9,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'graphql-ws';
@@ -429,6 +431,36 @@ async function noOrmComparison(database: DatabaseKind): Promise<void> {
   }
 }
 
+/**
+ * What traces cost, and that leaving them off costs nothing: two instances, one without
+ * OTEL_EXPORTER_OTLP_ENDPOINT (nothing of tracing is loaded) and one exporting every request's
+ * spans to a collector stand-in in this process (it reads and drops each batch), serve `Me` in turns.
+ */
+async function tracingCost(): Promise<void> {
+  const sink = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const collector = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+  const off = await startBastionWithUsers({ OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' });
+  const on = await startBastionWithUsers({ OTEL_EXPORTER_OTLP_ENDPOINT: collector, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' });
+  try {
+    const results = await compare('authenticated `Me`, tracing unset vs. on', [
+      { stack: 'Bastion, tracing unset', url: off.server.url, pid: off.server.child.pid!, headers: { authorization: `Bearer ${off.token}` } },
+      { stack: 'Bastion, tracing on (OTLP/HTTP protobuf)', url: on.server.url, pid: on.server.child.pid!, headers: { authorization: `Bearer ${on.token}` } },
+    ], ME_QUERY);
+    const [unset, traced] = [...results.values()] as [LoadResult, LoadResult];
+    ratios.push(`Bastion \`Me\` with tracing on / tracing unset: ${ratio(traced, unset)}× (unset, nothing of tracing is loaded: compare the unset row with the main \`Me\` row)`);
+  } finally {
+    await off.server.stop();
+    await on.server.stop();
+    sink.close();
+    rmSync(off.dataDir, { recursive: true, force: true });
+    rmSync(on.dataDir, { recursive: true, force: true });
+  }
+}
+
 /** Subscribes `count` graphql-ws clients to alertRaised, raises one alert, and times the last delivery. */
 async function fanOut(url: string, adminToken: string, count: number): Promise<number> {
   const wsUrl = `${url.replace(/^http/, 'ws')}/graphql`;
@@ -574,6 +606,8 @@ async function main(): Promise<void> {
       log(`Bastion and the no-ORM limit on ${database}`);
       await noOrmComparison(database);
     }
+    log('Me with tracing unset and on');
+    await tracingCost();
 
     const [me, typical, fastify, express, raw] = [STACK.bastion, STACK.typical, STACK.fastify, STACK.express, STACK.raw].map((s) => meResults.get(s)!) as [LoadResult, LoadResult, LoadResult, LoadResult, LoadResult];
     ratios.push(`Bastion \`Me\` / typical secured stack: **${ratio(me, typical)}×**`);

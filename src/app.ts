@@ -26,6 +26,7 @@ import { createPubSub } from './messaging/pubsub.js';
 import { connectRedis } from './messaging/redis.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import type { Tracing } from './observability/tracing.js';
 import { RecentErrors } from './observability/recentErrors.js';
 import { ReportsService } from './reports/service.js';
 import { ClientGate } from './security/clientGate.js';
@@ -55,8 +56,15 @@ export interface App {
   abandon(): { stage: string; auditRowsSpilled: number; webSockets: number };
 }
 
-/** Builds and starts one server: database (migrated), services, schema, HTTP and WebSocket. */
-export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
+/**
+ * Builds and starts one server: database (migrated), services, schema, HTTP and WebSocket. With
+ * `tracing` (src/main.ts starts it when OTEL_EXPORTER_OTLP_ENDPOINT is set), the modules that
+ * create spans are loaded and wired in; without it they are never imported.
+ */
+export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel), tracing?: Tracing): Promise<App> {
+  const traced = tracing
+    ? await Promise.all([import('./graphql/tracing.js'), import('./http/tracing.js')]).then(([graphql, http]) => ({ graphql, http, tracer: tracing.tracer }))
+    : undefined;
   await applyMigrations(migrationTarget(config.databaseUrl, config.dataDir));
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -64,6 +72,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     poolSize: config.dbPoolSize,
     connectTimeoutMs: config.dbConnectTimeoutMs,
     statementTimeoutMs: config.dbStatementTimeoutMs,
+    traceStatement: tracing?.statementSpan,
   });
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger, config.dbConnectTimeoutMs) : undefined;
   const metrics = new Metrics();
@@ -99,7 +108,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const tokens = await AccessTokens.create(config);
   const authState = new AuthState(db, pubsub);
   const identity = new IdentityService({ config, db, tokens, authState, store: limiterStore, security, audit, metrics, logger });
-  const schema = buildSchema({ typeDefs: loadTypeDefs(config.schemaDir), resolvers, config, limiterStore });
+  const built = buildSchema({ typeDefs: loadTypeDefs(config.schemaDir), resolvers, config, limiterStore });
+  const schema = traced ? traced.graphql.traceResolvers(built, resolvers, traced.tracer) : built;
   metrics.declareRateLimits(rateLimitedCoordinates(schema));
   const measuredLimits = new MeasuredLimits(config.limitModes, metrics, logger);
   const queryCosts = new QueryCosts();
@@ -162,6 +172,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     measuredLimits,
   );
   const fastify = await createFastify(config, logger, services, admission);
+  if (traced) traced.http.traceHttpRequests(fastify, traced.tracer, admission.gate.trustProxy);
   registerProbes(fastify, services);
   registerMetricsRoute(fastify, config, services);
   registerExportDownload(fastify, services);
@@ -178,12 +189,21 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     maskError,
     trustedDocuments,
     fastify,
-    extraPlugins: [admission.refusedDocuments.plugin()],
+    // The tracing plugin only when tracing is on: every plugin with per-request hooks costs throughput.
+    extraPlugins: [admission.refusedDocuments.plugin(), ...(traced ? [traced.graphql.operationTracingPlugin(traced.tracer)] : [])],
   });
   await apollo.start();
   const inFlight = new InFlightRequests();
   registerGraphQLRoute(fastify, apollo, admission, services.trustedDocuments, metrics, inFlight);
-  const websocket = attachWebSocket({ server: fastify.server, schema, config, admission, metrics, maskError });
+  const websocket = attachWebSocket({
+    server: fastify.server,
+    schema,
+    config,
+    admission,
+    metrics,
+    maskError,
+    tracing: traced ? traced.http.webSocketTracing(traced.tracer, admission.gate.trustProxy) : undefined,
+  });
 
   await fastify.listen({ port: config.port, host: config.host });
   const { port } = fastify.server.address() as AddressInfo;

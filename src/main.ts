@@ -1,6 +1,7 @@
 import { startApp } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createLogger } from './observability/logger.js';
+import { startTracing } from './observability/tracing.js';
 
 /** Entry point: validate the environment, start, drain on SIGTERM/SIGINT, reload on SIGHUP. */
 async function main(): Promise<void> {
@@ -12,10 +13,12 @@ async function main(): Promise<void> {
     createLogger('info').fatal({ variable: error.variable }, error.message);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel);
+  // Before anything logs or serves: log lines then carry the active trace id.
+  const tracing = await startTracing(config);
+  const logger = createLogger(config.logLevel, undefined, tracing?.logFields);
   let app;
   try {
-    app = await startApp(config, logger);
+    app = await startApp(config, logger, tracing);
   } catch (error) {
     logger.fatal({ err: error }, `failed to start: ${(error as Error).message}`);
     process.exit(1);
@@ -38,7 +41,9 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     force.unref();
     app.close().then(
-      () => {
+      async () => {
+        // The last spans are sent before the process exits; a collector that is down does not fail the drain.
+        await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not send the last traces'));
         logger.info('stopped');
         process.exit(0);
       },

@@ -106,6 +106,12 @@ export interface Config {
   trustedDocumentsMode: TrustedDocumentsMode;
   /** TRUSTED_DOCUMENTS_SKIP_LIMITS: manifest documents, checked at load, skip the query limits (enforce, require-id). */
   trustedDocumentsSkipLimits: boolean;
+  /**
+   * OpenTelemetry traces over OTLP/HTTP, on when OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ form)
+   * is set; undefined means off, and nothing of OpenTelemetry is loaded. The exporter reads the
+   * other standard OTEL_* variables itself (headers, timeout, batch delays, service name).
+   */
+  tracing: { protocol: TracingProtocol } | undefined;
   alertThresholds: {
     cpuPercent: number;
     memoryPercent: number;
@@ -117,6 +123,10 @@ export interface Config {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The OTLP/HTTP encodings served (gRPC is not): protobuf is the OpenTelemetry default. */
+export const TRACING_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type TracingProtocol = (typeof TRACING_PROTOCOLS)[number];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -253,6 +263,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustedDocuments,
     trustedDocumentsMode,
     trustedDocumentsSkipLimits,
+    tracing: readTracing(read),
     alertThresholds: {
       cpuPercent: read.number('ALERT_CPU_PERCENT', 90, 0, 100),
       memoryPercent: read.number('ALERT_MEMORY_PERCENT', 90, 0, 100),
@@ -262,6 +273,17 @@ export function loadConfig(env: Env = process.env): Config {
       securityEventsPerMinute: read.number('ALERT_SECURITY_EVENTS_PER_MINUTE', 100, 0, 10_000_000),
     },
   };
+}
+
+/** The standard OpenTelemetry switches: an OTLP endpoint turns traces on; OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none keep them off. */
+function readTracing(read: EnvReader): Config['tracing'] {
+  const endpoint = read.string('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  if (read.url(endpoint) === undefined) return undefined;
+  if (read.bool('OTEL_SDK_DISABLED', false) || read.string('OTEL_TRACES_EXPORTER') === 'none') return undefined;
+  const exporter = read.string('OTEL_TRACES_EXPORTER');
+  if (exporter !== undefined && exporter !== 'otlp') throw new ConfigError('OTEL_TRACES_EXPORTER', `must be otlp or none, got "${exporter}"`);
+  const protocolVariable = read.string('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  return { protocol: read.oneOf(protocolVariable, [...TRACING_PROTOCOLS], 'http/protobuf') as TracingProtocol };
 }
 
 /** In development a random JWT secret is created once and kept under the data directory. */

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { PrismaClient, Prisma } from '../generated/prisma-sqlite/client.js';
+import type { StatementSpan } from '../observability/tracing.js';
 import { SqliteReader } from './sqliteReader.js';
 
 // Both generated clients share the model API; code types against the SQLite one.
@@ -41,6 +42,8 @@ export interface OpenDatabaseOptions {
   connectTimeoutMs?: number;
   /** PostgreSQL statement_timeout and the client-side wait for any answer; on SQLite, the longest `longRead` (default 15000). */
   statementTimeoutMs?: number;
+  /** With tracing: a span for each SQLite `longRead`, which Prisma's own spans do not see (it runs in a worker thread). */
+  traceStatement?: StatementSpan;
 }
 
 export function providerOf(databaseUrl?: string): Provider {
@@ -125,7 +128,8 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       return () => listeners.delete(listener);
     },
     longRead<T>(sql: string, args: readonly unknown[]) {
-      return reader ? reader.query<T>(sql, args) : prisma.$queryRawUnsafe<T[]>(sql, ...args);
+      if (!reader) return prisma.$queryRawUnsafe<T[]>(sql, ...args);
+      return opts.traceStatement ? opts.traceStatement('sqlite', sql, () => reader.query<T>(sql, args)) : reader.query<T>(sql, args);
     },
     driver() {
       if (!connected) throw new Error('the database is not connected');

@@ -26,6 +26,7 @@ const CLOSE_FORBIDDEN = 4403;
 interface LiveSubscription {
   /** The least role the subscription's root fields require. */
   requires: Role | undefined;
+  contextValue: GraphQLContext;
   end(final: ExecutionResult): Promise<void>;
 }
 
@@ -38,6 +39,16 @@ interface ConnectionState {
   subscriptions: Map<string, LiveSubscription>;
 }
 
+/** Spans for subscriptions (src/http/tracing.ts), given only when tracing is on. */
+export interface WebSocketTracing {
+  /** A subscription is admitted and about to start. */
+  subscribing(upgrade: IncomingMessage, operation: OperationDefinitionNode, contextValue: GraphQLContext): void;
+  /** An event is about to be sent to the client. */
+  delivered(contextValue: GraphQLContext, result: ExecutionResult): void;
+  /** The subscription ended (or failed to start); idempotent. */
+  ended(contextValue: GraphQLContext, errors?: readonly GraphQLError[]): void;
+}
+
 export interface WebSocketOptions {
   server: Server;
   schema: GraphQLSchema;
@@ -45,6 +56,7 @@ export interface WebSocketOptions {
   admission: Admission;
   metrics: Metrics;
   maskError: ErrorMasker;
+  tracing?: WebSocketTracing;
 }
 
 /**
@@ -58,7 +70,7 @@ export interface WebSocketOptions {
  * the socket; queries and mutations go over HTTP.
  */
 export function attachWebSocket(options: WebSocketOptions) {
-  const { config, admission, metrics } = options;
+  const { config, admission, metrics, tracing } = options;
   const states = new Map<object, ConnectionState>();
   const socketsPerIp = new Map<string, number>();
   const anonymousPerIp = new Map<string, number>();
@@ -161,6 +173,8 @@ export function attachWebSocket(options: WebSocketOptions) {
         const state = states.get(ctx.extra);
         if (!state) return;
         states.delete(ctx.extra);
+        // graphql-ws may report these subscriptions complete after this; their spans end now.
+        if (tracing) for (const subscription of state.subscriptions.values()) tracing.ended(subscription.contextValue);
         if (state.authorization === undefined) count(anonymousPerIp, state.request.ip, -1);
         metrics.websocketConnections.dec();
       },
@@ -189,29 +203,41 @@ export function attachWebSocket(options: WebSocketOptions) {
           return refuse(requestId, ErrorCode.BAD_USER_INPUT, 'only subscriptions are served over WebSocket; send queries and mutations over HTTP');
         }
         const cost = admission.account(prepared.document, prepared.operation);
+        const contextValue = admission.context(request, viewer, 'ws');
+        tracing?.subscribing(ctx.extra.request, prepared.operation, contextValue);
         const args: ExecutionArgs = {
           schema: options.schema,
           document: prepared.document,
           operationName: payload.operationName,
           variableValues: prepared.variableValues,
-          contextValue: admission.context(request, viewer, 'ws'),
+          contextValue,
         };
         if (admission.exposeCost) shownCosts.set(args, cost);
         return args;
       },
       onOperation: (ctx, id, _payload, args, result) => {
         const state = states.get(ctx.extra);
-        if (!state || !(Symbol.asyncIterator in Object(result))) return result;
+        const contextValue = args.contextValue as GraphQLContext;
+        if (!state || !(Symbol.asyncIterator in Object(result))) {
+          tracing?.ended(contextValue, (result as ExecutionResult).errors);
+          return result;
+        }
         const operation = getOperationAST(args.document, args.operationName)!;
         const { stream, end } = endableStream((result as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]());
-        state.subscriptions.set(id, { requires: requiredRole(operation), end });
+        state.subscriptions.set(id, { requires: requiredRole(operation), contextValue, end });
         metrics.activeSubscriptions.inc();
         return stream;
       },
       onComplete: (ctx, id) => {
-        if (states.get(ctx.extra)?.subscriptions.delete(id)) metrics.activeSubscriptions.dec();
+        const subscriptions = states.get(ctx.extra)?.subscriptions;
+        const subscription = subscriptions?.get(id);
+        if (!subscription) return;
+        subscriptions!.delete(id);
+        metrics.activeSubscriptions.dec();
+        tracing?.ended(subscription.contextValue);
       },
       onNext: (_ctx, _id, _payload, args, result) => {
+        tracing?.delivered(args.contextValue as GraphQLContext, result);
         const estimated = shownCosts.get(args);
         const shown = estimated === undefined ? result : { ...result, extensions: { ...result.extensions, cost: { estimated, limit: config.maxCost } } };
         if (!shown.errors?.length) return shown;

@@ -21,10 +21,15 @@ const REDACT = [
   'variables.refreshToken',
 ];
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+/**
+ * `contextFields`, when given, adds fields to every line (tracing: the active span's trace_id and
+ * span_id); without it no mixin runs.
+ */
+export function createLogger(level: string, destination?: pino.DestinationStream, contextFields?: () => Record<string, string>): Logger {
   return pino(
     {
       level,
+      ...(contextFields ? { mixin: contextFields } : {}),
       base: { service: 'bastion' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT, censor: '[redacted]' },

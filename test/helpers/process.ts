@@ -35,8 +35,9 @@ export function spawnServer(
 
 /** Starts the server process and waits for its `"msg":"listening"` line. */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 30_000, command?: string[]): Promise<ServerProcess> {
-  // The "listening" line is logged at info level.
-  const proc = spawnServer({ ...env, LOG_LEVEL: 'info' }, command);
+  // The "listening" line is logged at info level: at least info (debug and trace include it).
+  const level = env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace' ? env.LOG_LEVEL : 'info';
+  const proc = spawnServer({ ...env, LOG_LEVEL: level }, command);
   const started = Date.now();
   for (;;) {
     const line = proc.output().split('\n').find((l) => l.includes('"msg":"listening"'));
