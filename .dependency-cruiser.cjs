@@ -50,6 +50,13 @@ module.exports = {
     },
     { name: 'api-below-http', severity: 'error', from: { path: API }, to: above(HTTP, APP) },
     { name: 'http-below-app', severity: 'error', from: { path: HTTP }, to: above(APP) },
+    {
+      name: 'http-takes-what-it-uses',
+      severity: 'error',
+      comment: 'Routes are given the parts they use; only the API assembly sees the Services bag.',
+      from: { path: HTTP },
+      to: { path: '^src/services[.]ts$' },
+    },
   ],
   options: {
     // Type-only imports count: a type is as much a dependency as a value.

@@ -171,7 +171,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     queryCosts,
     measuredLimits,
   );
-  const fastify = await createFastify(config, logger, services, admission);
+  const fastify = await createFastify(config, logger, metrics, admission);
   if (traced) traced.http.traceHttpRequests(fastify, traced.tracer, admission.gate.trustProxy);
   registerProbes(fastify, services);
   registerMetricsRoute(fastify, config, services);

@@ -9,7 +9,7 @@ import type { Viewer } from '../kernel/requestIdentity.js';
 import type { Logger } from '../observability/logger.js';
 import type { Admission } from '../graphql/admission.js';
 import type { BudgetState } from '../security/requestBudget.js';
-import type { Services } from '../services.js';
+import type { Metrics } from '../observability/metrics.js';
 import { originAllowed, securityHeaders } from './headers.js';
 
 declare module 'fastify' {
@@ -60,7 +60,7 @@ const UNLIMITED_ROUTES = new Set(['/health', '/ready', '/metrics']);
  * The Fastify instance with the cross-cutting HTTP layer, in order: request id, trusted hosts,
  * IP allow/deny lists and automatic blocks, security headers, CORS, body limit, metrics, logging.
  */
-export async function createFastify(config: Config, logger: Logger, services: Services, admission: Admission): Promise<FastifyInstance> {
+export async function createFastify(config: Config, logger: Logger, metrics: Metrics, admission: Admission): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Our own onResponse hook logs requests (debug; errors at error level).
@@ -123,7 +123,7 @@ export async function createFastify(config: Config, logger: Logger, services: Se
   // Callback style: the hook runs on every response and needs no promise.
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
-    services.metrics.recordHttp(request.method, route ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    metrics.recordHttp(request.method, route ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     const level = reply.statusCode >= 500 ? 'error' : 'debug';
     if (logger.isLevelEnabled(level)) {
       request.log[level]({ reqId: request.id, method: request.method, url: route, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
@@ -148,7 +148,7 @@ export async function createFastify(config: Config, logger: Logger, services: Se
     if (status >= 400 && status < 500) return sendError(reply, status, ErrorCode.BAD_USER_INPUT, 'bad request');
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ reqId: request.id, err: error }, 'database unavailable');
-      services.metrics.databaseUnavailable.inc();
+      metrics.databaseUnavailable.inc();
       reply.header('retry-after', String(OUTAGE_RETRY_AFTER_SECONDS));
       return sendError(reply, 503, ErrorCode.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE, { retryAfter: OUTAGE_RETRY_AFTER_SECONDS });
     }
