@@ -189,8 +189,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     maskError,
     trustedDocuments,
     fastify,
+    refusedDocuments: admission.refusedDocuments,
     // The tracing plugin only when tracing is on: every plugin with per-request hooks costs throughput.
-    extraPlugins: [admission.refusedDocuments.plugin(), ...(traced ? [traced.graphql.operationTracingPlugin(traced.tracer)] : [])],
+    extraPlugins: traced ? [traced.graphql.operationTracingPlugin(traced.tracer)] : undefined,
   });
   await apollo.start();
   const inFlight = new InFlightRequests();

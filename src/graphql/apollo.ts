@@ -14,8 +14,9 @@ import type { TrustedDocuments } from '../security/trustedDocuments.js';
 import type { GraphQLContext } from './context.js';
 import type { ErrorMasker } from './errorMasking.js';
 import { auditTargets } from './auditTargets.js';
-import { auditMutationsPlugin, operationMetricsPlugin, outageStatusPlugin, ownershipDeniedPlugin, type OperationAccounting } from './plugins.js';
-import { graphqlOverHttpStatusPlugin } from './responseStatus.js';
+import type { OperationAccounting } from './plugins.js';
+import type { RefusedDocuments } from './refusedDocuments.js';
+import { requestPlugin } from './requestPlugin.js';
 
 /** A response carries at most this many validation errors: a flood of bad directives yields a few, not thousands. */
 export const MAX_VALIDATION_ERRORS = 5;
@@ -32,6 +33,8 @@ export interface ApolloOptions {
   parseOptions: { maxTokens: number };
   /** The admission pipeline's per-operation step: cost histogram, measured limits, EXPOSE_COST. */
   accounting: OperationAccounting;
+  /** Where validation refusals are remembered, for the route to answer repeats (refusedDocuments.ts). */
+  refusedDocuments: RefusedDocuments;
   /** The one error masker, shared with the WebSocket transport. */
   maskError: ErrorMasker;
   /** The trusted-documents list (TRUSTED_DOCUMENTS), when set. */
@@ -89,11 +92,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GraphQLContex
       config.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false }, includeCookies: false }),
-      operationMetricsPlugin(options.accounting),
-      auditMutationsPlugin(auditTargets(options.schema)),
-      ownershipDeniedPlugin(),
-      outageStatusPlugin(),
-      graphqlOverHttpStatusPlugin(),
+      requestPlugin({ accounting: options.accounting, auditTargets: auditTargets(options.schema), refusedDocuments: options.refusedDocuments }),
       ...(options.extraPlugins ?? []),
     ],
   });

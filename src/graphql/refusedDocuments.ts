@@ -1,6 +1,5 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLResponse } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
-import type { GraphQLContext } from './context.js';
 
 /** How many refused document texts are remembered; the oldest is forgotten first. */
 const REMEMBERED_REFUSALS = 1_000;
@@ -21,27 +20,12 @@ export class RefusedDocuments {
     return this.byText.get(query);
   }
 
-  private remember(query: string, errors: readonly GraphQLFormattedError[]): void {
+  /** Records what Apollo answered a document that failed validation (the only refusals kept). */
+  remember(query: string | undefined, response: GraphQLResponse): void {
+    if (query === undefined || response.body.kind !== 'single') return;
+    const errors = response.body.singleResult.errors;
+    if (!errors?.length) return;
     if (this.byText.size >= REMEMBERED_REFUSALS) this.byText.delete(this.byText.keys().next().value!);
     this.byText.set(query, errors);
-  }
-
-  /** Records what Apollo answered a document that failed validation (the only refusals kept). */
-  plugin(): ApolloServerPlugin<GraphQLContext> {
-    return {
-      requestDidStart: async () => {
-        let refused = false;
-        return {
-          validationDidStart: async () => async (errors) => {
-            refused = Boolean(errors?.length);
-          },
-          willSendResponse: async ({ source, response }) => {
-            if (!refused || source === undefined || response.body.kind !== 'single') return;
-            const errors = response.body.singleResult.errors;
-            if (errors?.length) this.remember(source, errors);
-          },
-        };
-      },
-    };
   }
 }

@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { BaseContext, GraphQLRequestListener } from '@apollo/server';
 import Negotiator from 'negotiator';
 import { ErrorCode } from '../errors.js';
 
@@ -22,17 +22,9 @@ export function responseMediaType(accept: string | undefined): string | null {
   return accept ? (new Negotiator({ headers: { accept } }).mediaType(MEDIA_TYPES) ?? null) : MEDIA_TYPES[0]!;
 }
 
-/** Applies documentErrorStatus to Apollo's answers. */
-export function graphqlOverHttpStatusPlugin(): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ request, response, errors }) {
-          if (response.body.kind !== 'single' || response.body.singleResult.data !== undefined) return;
-          if (!errors?.length || !errors.every((error) => DOCUMENT_ERROR_CODES.has(error.extensions?.['code']))) return;
-          if (documentErrorStatus(request.http?.headers.get('accept')) === 200) response.http.status = 200;
-        },
-      };
-    },
-  };
+/** Applies documentErrorStatus to Apollo's answer. */
+export function applyDocumentErrorStatus({ request, response, errors }: Parameters<Required<GraphQLRequestListener<BaseContext>>['willSendResponse']>[0]): void {
+  if (response.body.kind !== 'single' || response.body.singleResult.data !== undefined) return;
+  if (!errors?.length || !errors.every((error) => DOCUMENT_ERROR_CODES.has(error.extensions?.['code']))) return;
+  if (documentErrorStatus(request.http?.headers.get('accept')) === 200) response.http.status = 200;
 }
