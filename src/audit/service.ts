@@ -1,5 +1,5 @@
 import type { Database } from '../db/database.js';
-import type { AuditEvent } from '../generated/prisma-sqlite/client.js';
+import type { AuditEvent } from '../db/models.js';
 import { NEWEST_FIRST, afterCursor, decodeCursor, pageSize, toConnection, type Connection } from '../kernel/pagination.js';
 import type { AuditLog } from '../observability/auditLog.js';
 

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database } from '../db/database.js';
-import type { Export } from '../generated/prisma-sqlite/client.js';
+import type { Export } from '../db/models.js';
 import { ChunkSink } from './chunkSink.js';
 import { ChunkStore } from './chunkStore.js';
 import { formatWriter, type ExportFormat } from './formats.js';

@@ -3,7 +3,7 @@ import type { AuditLog } from '../observability/auditLog.js';
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import { badInput, forbidden, notFound, notYours } from '../errors.js';
-import type { Export } from '../generated/prisma-sqlite/client.js';
+import type { Export } from '../db/models.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
 import type { PubSub } from '../messaging/pubsub.js';
 import type { Logger } from '../observability/logger.js';

@@ -1,5 +1,5 @@
 import type { Database } from '../db/database.js';
-import type { User } from '../generated/prisma-sqlite/client.js';
+import type { User } from '../db/models.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
 import type { PubSub } from '../messaging/pubsub.js';
 import { isRole } from '../kernel/roles.js';

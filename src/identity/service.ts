@@ -2,7 +2,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
-import type { User } from '../generated/prisma-sqlite/client.js';
+import type { User } from '../db/models.js';
 import { AppError, ErrorCode, badInput, conflict, notFound, rateLimited, unauthenticated } from '../errors.js';
 import type { RequestInfo, Viewer } from '../kernel/requestIdentity.js';
 import { NEWEST_FIRST, afterCursor, decodeCursor, pageSize, toConnection, type Connection } from '../kernel/pagination.js';

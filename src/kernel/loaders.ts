@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Database } from '../db/database.js';
-import type { User } from '../generated/prisma-sqlite/client.js';
+import type { User } from '../db/models.js';
 
 /**
  * Per-request batching: every `author` / `actor` of a page is fetched in one query.

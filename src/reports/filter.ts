@@ -2,7 +2,7 @@ import { sqlParam, type Database, type Provider } from '../db/database.js';
 import { badInput } from '../errors.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
 import type { Cursor } from '../kernel/pagination.js';
-import type { Report } from '../generated/prisma-sqlite/client.js';
+import type { Report } from '../db/models.js';
 
 export interface ReportFilter {
   status?: string | null;

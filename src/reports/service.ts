@@ -1,7 +1,7 @@
 import type { Database } from '../db/database.js';
 import { isRecordNotFound } from '../db/errors.js';
 import { ErrorCode, OwnershipDenied, notFound, notYours } from '../errors.js';
-import type { Report } from '../generated/prisma-sqlite/client.js';
+import type { Report } from '../db/models.js';
 import type { Viewer } from '../kernel/requestIdentity.js';
 import { decodeCursor, pageSize, toConnection, type Connection } from '../kernel/pagination.js';
 import { readableAuthor, reportCondition, reportCountSql, reportOfRow, reportPageSql, runReportSql, type ReportFilter } from './filter.js';

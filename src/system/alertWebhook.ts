@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Alert } from '../generated/prisma-sqlite/client.js';
+import type { Alert } from '../db/models.js';
 import type { Logger } from '../observability/logger.js';
 
 const ATTEMPTS = 5;

@@ -2,7 +2,7 @@ import type { Database } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import type { AlertFilter, AlertSeverity } from '../generated/graphql.js';
-import type { Alert } from '../generated/prisma-sqlite/client.js';
+import type { Alert } from '../db/models.js';
 import { NEWEST_FIRST, pageSize } from '../kernel/pagination.js';
 import type { PubSub } from '../messaging/pubsub.js';
 import type { Logger } from '../observability/logger.js';

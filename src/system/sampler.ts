@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.js';
 import { Leases } from '../db/leases.js';
-import type { MetricSample } from '../generated/prisma-sqlite/client.js';
+import type { MetricSample } from '../db/models.js';
 import type { PubSub } from '../messaging/pubsub.js';
 import type { Logger } from '../observability/logger.js';
 import type { AlertEngine } from './alertEngine.js';

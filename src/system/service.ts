@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolveRange } from '../kernel/timeRange.js';
 import type { Diagnostics, MaintenanceResult, MaintenanceTask, SystemStatus, TimeRangeInput } from '../generated/graphql.js';
-import type { MetricSample } from '../generated/prisma-sqlite/client.js';
+import type { MetricSample } from '../db/models.js';
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import type { AuthState } from '../identity/authState.js';
