@@ -1,7 +1,8 @@
 // Baseline: the no-ORM limit. Apollo 5 on Fastify 5, same SDL, no security; `reports` and
 // `createReport` run the statements Bastion runs (read from its query log: a page of whole
-// rows and the count, then the page's authors in one batch; an insert of the report and its
-// tags, plus the one audit row Bastion writes), as prepared statements straight on the driver:
+// rows and the count, then the page's authors in one batch; an insert of the report, whose tag
+// rows the database's triggers write, plus the one audit row Bastion writes), as prepared
+// statements straight on the driver:
 // better-sqlite3 on SQLite, `pg` named statements on PostgreSQL. It opens the database Bastion's
 // bench instance migrated and seeded, so both read the same rows.
 //
@@ -56,8 +57,8 @@ interface ReportStore {
   page(authorId: string, after: Cursor | undefined, limit: number): Promise<ReportRow[]>;
   count(authorId: string): Promise<number>;
   usersByIds(ids: readonly string[]): Promise<UserRow[]>;
-  /** The report, its tag rows and its audit row, in one transaction. */
-  createReport(report: ReportRow, tags: readonly string[], audit: AuditRow): Promise<void>;
+  /** The report (its tag rows come from the triggers on its tag keys) and its audit row, in one transaction. */
+  createReport(report: ReportRow, tagKeysJson: string, audit: AuditRow): Promise<void>;
 }
 
 const REPORT_COLUMNS = '"id", "authorId", "title", "body", "searchText", "status", "tagsJson", "dataJson", "createdAt", "updatedAt"';
@@ -72,7 +73,7 @@ function pageSql(param: (n: number) => string, after: boolean): string {
 }
 const COUNT_SQL = (param: (n: number) => string) => `SELECT COUNT(*) AS "n" FROM "Report" r WHERE r."authorId" = ${param(1)}`;
 const INSERT_REPORT = (param: (n: number) => string) =>
-  `INSERT INTO "Report" (${REPORT_COLUMNS}) VALUES (${Array.from({ length: 10 }, (_, i) => param(i + 1)).join(', ')})`;
+  `INSERT INTO "Report" (${REPORT_COLUMNS}, "tagKeysJson") VALUES (${Array.from({ length: 11 }, (_, i) => param(i + 1)).join(', ')})`;
 const INSERT_AUDIT = (param: (n: number) => string) =>
   `INSERT INTO "AuditEvent" ("id", "action", "outcome", "actorId", "targetType", "targetId", "ip", "requestId", "count", "createdAt") VALUES (${Array.from({ length: 10 }, (_, i) => param(i + 1)).join(', ')})`;
 
@@ -89,7 +90,6 @@ function sqliteStore(file: string): ReportStore {
   const pageAfter = db.prepare<unknown[], Record<string, unknown>>(pageSql(q, true));
   const count = db.prepare<[string], { n: number }>(COUNT_SQL(q));
   const insertReport = db.prepare(INSERT_REPORT(q));
-  const insertTag = db.prepare('INSERT INTO "ReportTag" ("reportId", "tag") VALUES (?, ?)');
   const insertAudit = db.prepare(INSERT_AUDIT(q));
   // `IN (?, …)` takes one placeholder per id: one prepared statement per list length, made once.
   const byIds = new Map<string, BetterSqlite3.Statement<unknown[], Record<string, unknown>>>();
@@ -99,9 +99,8 @@ function sqliteStore(file: string): ReportStore {
     if (!statement) byIds.set(key, (statement = db.prepare(sql(ids.map(() => '?').join(', ')))));
     return statement.all(...ids);
   };
-  const create = db.transaction((report: ReportRow, tags: readonly string[], audit: AuditRow) => {
-    insertReport.run(report.id, report.authorId, report.title, report.body, report.searchText, report.status, report.tagsJson, report.dataJson, text(report.createdAt), text(report.updatedAt));
-    for (const tag of tags) insertTag.run(report.id, tag);
+  const create = db.transaction((report: ReportRow, tagKeysJson: string, audit: AuditRow) => {
+    insertReport.run(report.id, report.authorId, report.title, report.body, report.searchText, report.status, report.tagsJson, report.dataJson, text(report.createdAt), text(report.updatedAt), tagKeysJson);
     insertAudit.run(audit.id, audit.action, audit.outcome, audit.actorId, audit.targetType, audit.targetId, audit.ip, audit.requestId, 1, text(audit.createdAt));
   });
   return {
@@ -115,8 +114,8 @@ function sqliteStore(file: string): ReportStore {
     async usersByIds(ids) {
       return selectByIds((list) => `SELECT ${USER_COLUMNS} FROM "User" WHERE "id" IN (${list})`, ids) as UserRow[];
     },
-    async createReport(report, tags, audit) {
-      create(report, tags, audit);
+    async createReport(report, tagKeysJson, audit) {
+      create(report, tagKeysJson, audit);
     },
   };
 }
@@ -137,7 +136,6 @@ function postgresStore(url: string): ReportStore {
     count: COUNT_SQL(dollar),
     usersByIds: `SELECT ${USER_COLUMNS} FROM "User" WHERE "id" = ANY($1::text[])`,
     insertReport: INSERT_REPORT(dollar),
-    insertTags: 'INSERT INTO "ReportTag" ("reportId", "tag") SELECT $1, unnest($2::text[])',
     insertAudit: INSERT_AUDIT(dollar),
   };
   const named = (name: keyof typeof statements, values: unknown[]) => ({ name: `no_orm_${name}`, text: statements[name], values });
@@ -153,12 +151,11 @@ function postgresStore(url: string): ReportStore {
     async usersByIds(ids) {
       return (await pool.query<UserRow>(named('usersByIds', [ids]))).rows;
     },
-    async createReport(report, tags, audit) {
+    async createReport(report, tagKeysJson, audit) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        await client.query(named('insertReport', [report.id, report.authorId, report.title, report.body, report.searchText, report.status, report.tagsJson, report.dataJson, utc(report.createdAt), utc(report.updatedAt)]));
-        if (tags.length > 0) await client.query(named('insertTags', [report.id, tags]));
+        await client.query(named('insertReport', [report.id, report.authorId, report.title, report.body, report.searchText, report.status, report.tagsJson, report.dataJson, utc(report.createdAt), utc(report.updatedAt), tagKeysJson]));
         await client.query(named('insertAudit', [audit.id, audit.action, audit.outcome, audit.actorId, audit.targetType, audit.targetId, audit.ip, audit.requestId, 1, utc(audit.createdAt)]));
         await client.query('COMMIT');
       } catch (error) {
@@ -223,8 +220,8 @@ const resolvers = {
         updatedAt: now,
       };
       const audit: AuditRow = { id: randomUUID(), action: 'createReport', outcome: 'SUCCESS', actorId: viewerId, targetType: 'Report', targetId: report.id, ip: ctx.ip, requestId: randomUUID(), createdAt: now };
-      // Tag rows are lower-cased, as Bastion's (the tag filter is case-insensitive).
-      await store.createReport(report, tags.map((tag) => tag.toLowerCase()), audit);
+      // Tag keys are lower-cased, as Bastion's (the tag filter is case-insensitive).
+      await store.createReport(report, JSON.stringify(tags.map((tag) => tag.toLowerCase())), audit);
       return report;
     },
   },

@@ -212,6 +212,32 @@ describe.skipIf(skipSuite())('reports', () => {
     expect(filtered.pageInfo.hasNextPage).toBe(true);
   });
 
+  it('keeps the tag filter in step with every create, retag and delete, case-insensitively beyond ASCII', async () => {
+    const writer = await register(server);
+    const ids = async (tag: string) => (await allPages(analyst, { tag, authorId: writer.user.id }, 5)).flatMap((p) => p.edges.map((e) => e.node.id));
+    const report = await create(writer, { title: 'Tagged', tags: ['Ärger', 'OPS', 'ops', 'Straße'] });
+    expect(report.tags).toEqual(['Ärger', 'OPS', 'Straße']);
+    expect(await ids('äRGER')).toEqual([report.id]);
+    expect(await ids('Ops')).toEqual([report.id]);
+    expect(await ids('STRASSE')).toEqual([]); // lower-casing, not case folding
+
+    const retag = (input: Record<string, unknown>) => server.gql(UPDATE, { id: report.id, input }, { token: writer.accessToken });
+    expect((await retag({ tags: ['Ops', 'Neu'] })).body.errors).toBeUndefined();
+    expect(await ids('ärger')).toEqual([]);
+    expect(await ids('neu')).toEqual([report.id]);
+    expect(await ids('ops')).toEqual([report.id]);
+    // An update without tags leaves them alone.
+    expect((await retag({ title: 'Renamed' })).body.errors).toBeUndefined();
+    expect(await ids('NEU')).toEqual([report.id]);
+    expect((await retag({ tags: [] })).body.errors).toBeUndefined();
+    expect(await ids('neu')).toEqual([]);
+
+    const tagged = await create(writer, { title: 'Gone soon', tags: ['ephemeral'] });
+    expect(await ids('ephemeral')).toEqual([tagged.id]);
+    await server.gql(DELETE, { id: tagged.id }, { token: writer.accessToken });
+    expect(await ids('ephemeral')).toEqual([]);
+  });
+
   it('loads the authors of 100 reports with a small, fixed number of statements', async () => {
     const { db } = server.app.services;
     const authors = await Promise.all([register(server), register(server), register(server)]);
