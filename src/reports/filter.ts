@@ -143,7 +143,7 @@ export function reportIdsSql(condition: SqlCondition, provider: Provider, limit:
 }
 
 /** The columns of a Report row, as Prisma's `Report` type has them. */
-const REPORT_COLUMNS = ['id', 'authorId', 'title', 'body', 'searchText', 'status', 'tagsJson', 'dataJson', 'createdAt', 'updatedAt'];
+const REPORT_COLUMNS = ['id', 'authorId', 'title', 'body', 'searchText', 'status', 'tagsJson', 'tagKeysJson', 'dataJson', 'createdAt', 'updatedAt'];
 
 /** One newest-first page of matching reports, whole rows: one statement instead of ids, then rows by id. */
 export function reportPageSql(condition: SqlCondition, provider: Provider, limit: number): SqlCondition {
