@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderSchema } from '../../scripts/db-schemas.js';
 import { readModels } from '../../src/migrations/prismaSchema.js';
-import { schemaPath, type SchemaProvider } from '../../src/db/projectPaths.js';
+import { migrationsDir, schemaPath, type SchemaProvider } from '../../src/db/projectPaths.js';
 import { applyMigrations, migrationTarget, diffMigrationsAgainstModels, pgAdminUrl } from '../../src/migrations/schemaEngine.js';
 import { createPgDatabase, dropPgDatabase, pgUrlWithDatabase } from '../../src/migrations/adapterFixes.js';
 import { openDatabase, providerOf, type Database } from '../../src/db/database.js';
@@ -161,6 +161,66 @@ describe.skipIf(skipPg)('postgresql', () => {
       await roundTrip(db);
     } finally {
       await db.close();
+    }
+  });
+});
+
+/**
+ * Upgrading a database that already holds tagged reports: the report_tag_keys migration fills
+ * "tagKeysJson" from the existing tag rows, and its triggers then keep the rows in step.
+ */
+describe('report_tag_keys migration on existing data', () => {
+  const TAG_KEYS = /_report_tag_keys$/;
+  const migrationsUpTo = (provider: SchemaProvider) => {
+    const dir = migrationsDir(provider);
+    const names = fs.readdirSync(dir).filter((name) => fs.statSync(path.join(dir, name)).isDirectory()).sort();
+    const at = names.findIndex((name) => TAG_KEYS.test(name));
+    const sql = (name: string) => fs.readFileSync(path.join(dir, name, 'migration.sql'), 'utf8');
+    return { before: names.slice(0, at).map(sql), tagKeys: sql(names[at]!) };
+  };
+  const USER = `INSERT INTO "User" ("id", "email", "username", "usernameKey", "passwordHash", "updatedAt") VALUES ('u1', 'u@example.com', 'U', 'u', 'x', CURRENT_TIMESTAMP)`;
+  const REPORTS = `INSERT INTO "Report" ("id", "authorId", "title", "tagsJson", "updatedAt") VALUES ('r1', 'u1', 'T', '["Ärger","Ops"]', CURRENT_TIMESTAMP), ('r2', 'u1', 'U', '[]', CURRENT_TIMESTAMP)`;
+  const TAGS = `INSERT INTO "ReportTag" ("reportId", "tag") VALUES ('r1', 'ärger'), ('r1', 'ops')`;
+  const RETAG = `UPDATE "Report" SET "tagKeysJson" = '["neu"]' WHERE "id" = 'r1'`;
+  const KEYS = `SELECT "id", "tagKeysJson" FROM "Report" ORDER BY "id"`;
+  const ROWS = `SELECT "reportId", "tag" FROM "ReportTag" ORDER BY "reportId", "tag"`;
+
+  it('sqlite', () => {
+    const { before, tagKeys } = migrationsUpTo('sqlite');
+    const db = new Sqlite(':memory:');
+    try {
+      for (const sql of before) db.exec(sql);
+      db.exec(`${USER}; ${REPORTS}; ${TAGS};`);
+      db.exec(tagKeys);
+      const keys = db.prepare(KEYS).all() as Array<{ tagKeysJson: string }>;
+      expect(keys.map((row) => JSON.parse(row.tagKeysJson).sort())).toEqual([['ops', 'ärger'], []]);
+      expect(db.prepare(ROWS).all()).toEqual([{ reportId: 'r1', tag: 'ops' }, { reportId: 'r1', tag: 'ärger' }]);
+      db.exec(RETAG);
+      expect(db.prepare(ROWS).all()).toEqual([{ reportId: 'r1', tag: 'neu' }]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it.skipIf(skipPg)('postgresql', async () => {
+    const { before, tagKeys } = migrationsUpTo('postgresql');
+    const admin = pgAdminUrl();
+    const database = `bastion_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    await createPgDatabase(admin, database);
+    const client = new pg.Client({ connectionString: pgUrlWithDatabase(admin, database) });
+    await client.connect();
+    try {
+      for (const sql of before) await client.query(sql);
+      await client.query(`${USER}; ${REPORTS}; ${TAGS};`);
+      await client.query(tagKeys);
+      const keys = (await client.query<{ tagKeysJson: string }>(KEYS)).rows;
+      expect(keys.map((row) => JSON.parse(row.tagKeysJson).sort())).toEqual([['ops', 'ärger'], []]);
+      expect((await client.query(ROWS)).rows).toEqual([{ reportId: 'r1', tag: 'ops' }, { reportId: 'r1', tag: 'ärger' }]);
+      await client.query(RETAG);
+      expect((await client.query(ROWS)).rows).toEqual([{ reportId: 'r1', tag: 'neu' }]);
+    } finally {
+      await client.end();
+      await dropPgDatabase(admin, database);
     }
   });
 });
