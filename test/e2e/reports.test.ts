@@ -238,6 +238,33 @@ describe.skipIf(skipSuite())('reports', () => {
     expect(await ids('ephemeral')).toEqual([]);
   });
 
+  it('gives the trigram index only the rarest trigrams or word, and still matches every word exactly', async () => {
+    const writer = await register(server);
+    const texts: Array<{ title: string; body: string }> = [
+      ...Array.from({ length: 12 }, (_, i) => ({ title: `Common report ${i}`, body: `common words, report number ${i * 7}` })),
+      { title: 'Report 4242', body: 'the one with the rare number' },
+      { title: 'Café NAÏVE', body: '😀😀😀 Straße' },
+      { title: 'Quotes', body: 'say "quoted" here, 50% of_it' },
+    ];
+    const created: Array<{ id: string; title: string; body: string }> = [];
+    for (const text of texts) created.push({ ...text, id: (await create(writer, text)).id });
+    const ids = async (search: string) => (await allPages(writer, { search }, 50)).flatMap((p) => p.edges.map((e) => e.node.id)).sort();
+    // What a search means, independently of any index: every word a substring of the lower-cased text.
+    const expected = (search: string) => {
+      const words = search.toLowerCase().split(/\s+/u).filter(Boolean);
+      return created.filter((r) => words.every((w) => `${r.title}\n${r.body}`.toLowerCase().includes(w))).map((r) => r.id).sort();
+    };
+    const terms = ['report 4242', 'REPORT', 'common report 1', 'number 4242', 'café', 'NAÏVE straße', '😀😀', '😀😀😀', '"quo', '"quoted"', '50%', 'f_i', 'of', 're po', 'common zzz'];
+    for (const term of terms) expect({ term, ids: await ids(term) }).toEqual({ term, ids: expected(term) });
+    expect(await ids('report 4242')).toHaveLength(1);
+
+    // A trigram in no report is counted as such and remembered; a report holding it later is found all the same.
+    expect(await ids('zqxj report')).toEqual([]);
+    const late = await create(writer, { title: 'Late report', body: 'zqxj' });
+    expect(await ids('zqxj report')).toEqual([late.id]);
+    expect((await list(writer, { first: 1, filter: { search: 'ZQXJ' } })).totalCount).toBe(1);
+  });
+
   it('loads the authors of 100 reports with a small, fixed number of statements', async () => {
     const { db } = server.app.services;
     const authors = await Promise.all([register(server), register(server), register(server)]);
