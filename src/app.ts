@@ -6,7 +6,8 @@ import { AuditLog } from './observability/auditLog.js';
 import { AuditQueries } from './audit/service.js';
 import type { Config } from './config/config.js';
 import { openDatabase } from './db/database.js';
-import { applyMigrations, migrationTarget } from './migrations/schemaEngine.js';
+import { migrationTarget } from './migrations/schemaEngine.js';
+import { applyMigrationsAtStartUp } from './migrations/startUpMigrations.js';
 import { ExportsService } from './exports/service.js';
 import { createApollo } from './graphql/apollo.js';
 import { createErrorMasker } from './graphql/errorMasking.js';
@@ -23,7 +24,6 @@ import { AuthState } from './identity/authState.js';
 import { IdentityService } from './identity/service.js';
 import { AccessTokens } from './identity/tokens.js';
 import { createPubSub } from './messaging/pubsub.js';
-import { connectRedis } from './messaging/redis.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import type { Tracing } from './observability/tracing.js';
@@ -65,7 +65,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const traced = tracing
     ? await Promise.all([import('./graphql/tracing.js'), import('./http/tracing.js')]).then(([graphql, http]) => ({ graphql, http, tracer: tracing.tracer }))
     : undefined;
-  await applyMigrations(migrationTarget(config.databaseUrl, config.dataDir));
+  await applyMigrationsAtStartUp(migrationTarget(config.databaseUrl, config.dataDir));
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -74,7 +74,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     statementTimeoutMs: config.dbStatementTimeoutMs,
     traceStatement: tracing?.statementSpan,
   });
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger, config.dbConnectTimeoutMs) : undefined;
+  // ioredis is loaded only when Redis is configured: the embedded default never needs it.
+  const redis = config.redisUrl
+    ? (await import('./messaging/redis.js')).connectRedis(config.redisUrl, logger, config.dbConnectTimeoutMs)
+    : undefined;
   const metrics = new Metrics();
   db.onQuery((ms) => metrics.dbQueryDuration.observe(ms / 1000));
   const pubsub = createPubSub({

@@ -1,8 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { buildClientSchema, getIntrospectionQuery, parse, validate, type IntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorage, login, register, skipSuite, testEnv, TestServer, uniqueUser } from '../helpers/server.js';
+import { BUILT_SERVER } from '../helpers/builtServer.js';
 import { ROOT, spawnServer } from '../helpers/process.js';
 
 const CONTRACT = path.join(ROOT, 'client', 'operations.graphql');
@@ -87,6 +90,25 @@ describe.skipIf(skipSuite())('core: persistence and process lifecycle', () => {
       }
     } finally {
       await storage.dispose();
+    }
+  });
+});
+
+describe('start-up migrations of the built server', () => {
+  it('run apart from the server; a database they cannot migrate stops start-up with its reason, exit 1', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bastion-not-a-db-'));
+    try {
+      writeFileSync(path.join(dataDir, 'bastion.db'), 'not a SQLite database\n'.repeat(1000));
+      const proc = spawnServer(
+        { NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, JWT_SECRET: randomBytes(32).toString('hex'), METRICS_TOKEN: randomBytes(16).toString('hex') },
+        BUILT_SERVER,
+      );
+      expect(await proc.exit).toBe(1);
+      const fatal = proc.output().split('\n').find((line) => line.includes('"msg":"failed to start'));
+      expect(fatal).toMatch(/not a database/);
+      expect(proc.output()).not.toContain('"msg":"listening"');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
