@@ -50,7 +50,8 @@ export interface SqliteReaderOptions {
 }
 
 export class SqliteReader {
-  private worker!: Worker;
+  /** Started by the first query: a worker is a V8 isolate of its own (~10 MB) that idle servers need not hold. */
+  private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private next = 0;
   private closed = false;
@@ -58,30 +59,28 @@ export class SqliteReader {
   private broken = false;
   private readonly driver = createRequire(import.meta.url).resolve('better-sqlite3');
 
-  constructor(private readonly options: SqliteReaderOptions) {
-    this.start();
-  }
+  constructor(private readonly options: SqliteReaderOptions) {}
 
   /** One read-only statement with `?` parameters; Dates are passed in the stored text format. */
   query<T>(sql: string, args: readonly unknown[]): Promise<T[]> {
     if (this.closed) return Promise.reject(new Error('the SQLite reader is closed'));
-    if (this.broken) this.start();
+    const worker = !this.worker || this.broken ? this.start() : this.worker;
     const id = this.next++;
     return new Promise<T[]>((resolve, reject) => {
-      if (this.pending.size === 0) this.worker.ref();
+      if (this.pending.size === 0) worker.ref();
       const timer = setTimeout(() => this.restart(new Error(`statement timeout: no answer within ${this.options.statementTimeoutMs} ms`)), this.options.statementTimeoutMs);
       this.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject, timer });
-      this.worker.postMessage({ id, sql, args: args.map(sqliteArg) });
+      worker.postMessage({ id, sql, args: args.map(sqliteArg) });
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.failAll(new Error('the SQLite reader is closed'));
-    await this.worker.terminate();
+    await this.worker?.terminate();
   }
 
-  private start(): void {
+  private start(): Worker {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { file: this.options.file, driver: this.driver, busyTimeoutMs: this.options.busyTimeoutMs },
@@ -107,6 +106,7 @@ export class SqliteReader {
     worker.on('exit', () => died(new Error('the SQLite reader stopped')));
     this.worker = worker;
     this.broken = false;
+    return worker;
   }
 
   /** Ends the current worker (and the statement it runs), fails every waiting query, starts afresh. */
@@ -114,7 +114,7 @@ export class SqliteReader {
     const old = this.worker;
     this.failAll(error);
     if (!this.closed) this.start();
-    void old.terminate();
+    void old?.terminate();
   }
 
   private failAll(error: Error): void {
