@@ -33,7 +33,7 @@ export interface ApolloOptions {
   parseOptions: { maxTokens: number };
   /** The admission pipeline's per-operation step: cost histogram, measured limits, EXPOSE_COST. */
   accounting: OperationAccounting;
-  /** Where validation refusals are remembered, for the route to answer repeats (refusedDocuments.ts). */
+  /** Where parse and validation refusals are remembered, for the route to answer repeats (refusedDocuments.ts). */
   refusedDocuments: RefusedDocuments;
   /** The one error masker, shared with the WebSocket transport. */
   maskError: ErrorMasker;

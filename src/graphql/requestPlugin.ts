@@ -20,12 +20,17 @@ export function requestPlugin({ accounting, auditTargets, refusedDocuments }: Re
   return {
     async requestDidStart() {
       const started = performance.now();
-      let refusedByValidation = false;
+      let refusedDocument = false;
       return {
-        // Only for documents Apollo has not validated before (it caches those that pass).
+        // Parsing and validation run only for documents Apollo has not cached (it caches those that pass).
+        async parsingDidStart() {
+          return async (error) => {
+            refusedDocument = Boolean(error);
+          };
+        },
         async validationDidStart() {
           return async (errors) => {
-            refusedByValidation = Boolean(errors?.length);
+            refusedDocument = Boolean(errors?.length);
           };
         },
         async didEncounterErrors(requestContext) {
@@ -37,7 +42,7 @@ export function requestPlugin({ accounting, auditTargets, refusedDocuments }: Re
           auditMutations(requestContext, auditTargets);
           answerOutagesWith503(requestContext);
           applyDocumentErrorStatus(requestContext);
-          if (refusedByValidation) refusedDocuments.remember(requestContext.source, requestContext.response);
+          if (refusedDocument) refusedDocuments.remember(requestContext.source, requestContext.response);
         },
       };
     },

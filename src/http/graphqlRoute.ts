@@ -69,7 +69,7 @@ export function registerGraphQLRoute(
 }
 
 /**
- * A document validation refused lately is answered again from memory, as Apollo answered it (same
+ * A document parsing or validation refused lately is answered again from memory, as Apollo answered it (same
  * errors, status and media type), without parsing or validating it again. Only plain JSON POSTs
  * whose other members are well-formed: anything else goes to Apollo, which explains what is wrong.
  */

@@ -64,6 +64,18 @@ describe.skipIf(skipSuite())('repeated refusals (production server)', () => {
     }
   });
 
+  it('answers a repeated parse failure (more tokens than MAX_TOKENS) exactly as the first', async () => {
+    for (const accept of [undefined, APOLLO_CLIENT_ACCEPT]) {
+      const query = `{ me { ${'id '.repeat(2100)}} } # ${accept ?? 'no accept'}`;
+      const first = withoutRequestIds(await post(server.url, { query }, accept));
+      const second = withoutRequestIds(await post(server.url, { query }, accept));
+      expect(first.answer.body.errors?.map((e) => e.extensions['code'])).toEqual(['GRAPHQL_PARSE_FAILED']);
+      expect(first.answer.body.errors?.[0]?.message).toMatch(/2000 tokens/);
+      expect(second.answer).toEqual(first.answer);
+      expect(second.requestIds[0]).not.toEqual(first.requestIds[0]);
+    }
+  });
+
   it('counts every repeat in the error metrics as the first one', async () => {
     const query = `${DEEP} # counted`;
     const before = await validationErrorsCounted(server);
