@@ -20,6 +20,9 @@ describe.skipIf(testDb() !== 'sqlite')('benchmark suite', () => {
       const report = readFileSync(out, 'utf8');
       for (const heading of ['# Benchmarks', '## Ratios (same run)', '## Targets']) expect(report).toContain(heading);
       expect(report).toMatch(/\| authenticated `Me` \| Bastion \| [\d,]+ \|/);
+      // Every refusal the bench loads was first checked to be refused by its own limit.
+      for (const limit of ['depth', 'aliases', 'cost', 'tokens']) expect(report).toMatch(new RegExp(`\\| refused by ${limit} ≥ 1\\.0× \`Me\`'s rate \\| [\\d.]+× \\|`));
+      expect(report).toMatch(/\| idle RSS after start-up ≤ 150 MB \| [\d.]+ MB \|/);
       for (const database of ['SQLite', 'PostgreSQL']) {
         expect(report).toMatch(new RegExp(`\\| \`Reports\\(first: 20\\)\` with authors, over [\\d,]+ reports, ${database} \\| Bastion \\| [\\d,]+ \\|`));
         expect(report).toMatch(new RegExp(`\\| \`CreateReport\` \\(\\+ its audit row\\), ${database} \\| no-ORM limit: [^|]+ \\| [\\d,]+ \\|`));
