@@ -117,9 +117,11 @@ describe.skipIf(skipSuite())('security: WebSocket, production mode', () => {
       await gqlAdmin('mutation($id: ID!) { setUserRole(id: $id, role: USER) { id } }', { id: other.user.id });
       await eventually(async () => seen.completed, Boolean, 5000);
       expect(codesOf(seen)).toEqual(['FORBIDDEN']);
+      // Alerts raised before the demotion may have arrived (a loaded machine raises CPU alerts itself).
+      const seenBefore = seen.events.length;
       await gqlAdmin(`mutation { raiseAlert(input: {severity: CRITICAL, kind: "AFTER_DEMOTION_${randomBytes(2).toString('hex')}", message: "x"}) { id } }`);
       await settle();
-      expect(seen.events.filter((e) => e.data)).toEqual([]);
+      expect(seen.events.slice(seenBefore)).toEqual([]);
     } finally {
       await client.dispose();
     }
