@@ -270,7 +270,7 @@ async function bastionScenarios({ server, dataDir, user, userId, token, adminTok
   const url = server.url;
   const auth = { authorization: `Bearer ${token}` };
 
-  log('Bastion: refusals by validation against Me, in turns');
+  log('Bastion: refusals against Me, in turns');
   await refusalsAgainstMe(url, pid, auth);
 
   // `Reports(first: 20)` and `CreateReport` are measured against the no-ORM limit (noOrmComparison).
