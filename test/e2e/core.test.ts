@@ -95,7 +95,8 @@ describe.skipIf(skipSuite())('core: persistence and process lifecycle', () => {
 });
 
 describe('start-up migrations of the built server', () => {
-  it('run apart from the server; a database they cannot migrate stops start-up with its reason, exit 1', async () => {
+  // They run in a child process; what crosses back must still name the reason and stop start-up.
+  it('a database they cannot migrate stops start-up with its reason, exit 1', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bastion-not-a-db-'));
     try {
       writeFileSync(path.join(dataDir, 'bastion.db'), 'not a SQLite database\n'.repeat(1000));

@@ -31,7 +31,7 @@ async function validationErrorsCounted(server: BuiltServer): Promise<number> {
 }
 
 /*
- * A document refused by validation is answered again from memory on a repeat (issue 18: refusing
+ * A document refused by parsing or validation is answered again from memory on a repeat (issue 18: refusing
  * must not cost more than serving). What a client sees must not change: same errors, status,
  * media type and metrics the first time (Apollo) and every time after (the route).
  */
